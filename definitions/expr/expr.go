@@ -1,0 +1,86 @@
+// Package expr evaluates the conditions and input mappings of procedure
+// definitions. Expressions are CEL (github.com/google/cel-go): side-effect
+// free, terminating, and deterministic, so the workflow can evaluate them
+// during replay.
+package expr
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// baseOptions are the language options shared by evaluation and checking.
+func baseOptions() []cel.EnvOption {
+	return []cel.EnvOption{
+		cel.CrossTypeNumericComparisons(true),
+		cel.HomogeneousAggregateLiterals(),
+		cel.DefaultUTCTimeZone(true),
+		// Field names that are not identifiers (JSON keys with '-') are
+		// selected with backticks: application.`plot-number`.
+		cel.EnableIdentifierEscapeSyntax(),
+	}
+}
+
+type cacheKey struct{ vars, src string }
+
+var programs sync.Map // cacheKey -> cel.Program
+
+// Eval evaluates the CEL expression src with vars bound as dynamically typed
+// variables and returns the result as plain Go values (nil, bool, float64,
+// string, []any, map[string]any), the same shapes encoding/json produces.
+func Eval(src string, vars map[string]any) (any, error) {
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	key := cacheKey{strings.Join(names, ","), src}
+	prg, ok := programs.Load(key)
+	if !ok {
+		opts := baseOptions()
+		for _, n := range names {
+			opts = append(opts, cel.Variable(n, cel.DynType))
+		}
+		env, err := cel.NewEnv(opts...)
+		if err != nil {
+			return nil, fmt.Errorf("expression %q: %w", src, err)
+		}
+		ast, iss := env.Compile(src)
+		if iss.Err() != nil {
+			return nil, fmt.Errorf("expression %q: %w", src, iss.Err())
+		}
+		p, err := env.Program(ast)
+		if err != nil {
+			return nil, fmt.Errorf("expression %q: %w", src, err)
+		}
+		prg, _ = programs.LoadOrStore(key, p)
+	}
+	out, _, err := prg.(cel.Program).Eval(vars)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %q: %w", src, err)
+	}
+	native, err := out.ConvertToNative(reflect.TypeOf(&structpb.Value{}))
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %q: result %v cannot be represented as JSON: %w", src, out.Type(), err)
+	}
+	return native.(*structpb.Value).AsInterface(), nil
+}
+
+// EvalBool evaluates a condition; a result that is not a bool is an error.
+func EvalBool(src string, vars map[string]any) (bool, error) {
+	v, err := Eval(src, vars)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("condition %q yielded %T, want bool", src, v)
+	}
+	return b, nil
+}

@@ -1,0 +1,86 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	ce "github.com/cloudevents/sdk-go/v2/event"
+)
+
+// Source is the CloudEvents source of the events Amtsweg itself emits.
+const Source = "urn:amtsweg"
+
+// Envelope is a decoded CloudEvent with its data still raw.
+type Envelope struct {
+	ID      string
+	Source  string
+	Type    string
+	Subject string
+	Time    time.Time
+	Data    json.RawMessage
+}
+
+// Encode renders a CloudEvent 1.0 in structured JSON mode with data as its
+// JSON payload.
+func Encode(id, source, typ, subject string, t time.Time, data any) ([]byte, error) {
+	e := ce.New(ce.CloudEventsVersionV1)
+	e.SetID(id)
+	e.SetSource(source)
+	e.SetType(typ)
+	e.SetSubject(subject)
+	e.SetTime(t)
+	if err := e.SetData(ce.ApplicationJSON, data); err != nil {
+		return nil, fmt.Errorf("encode %s data: %w", typ, err)
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", typ, err)
+	}
+	return json.Marshal(e)
+}
+
+// Decode parses a CloudEvent in structured JSON mode. The error says what is
+// wrong with the message, for the dead-letter reason.
+func Decode(msg []byte) (Envelope, error) {
+	var e ce.Event
+	if err := json.Unmarshal(msg, &e); err != nil {
+		return Envelope{}, fmt.Errorf("not a CloudEvent in structured JSON mode: %w", err)
+	}
+	if err := e.Validate(); err != nil {
+		return Envelope{}, fmt.Errorf("invalid CloudEvent: %w", err)
+	}
+	if ct := e.DataContentType(); ct != "" && ct != ce.ApplicationJSON && ct != "text/json" {
+		return Envelope{}, fmt.Errorf("datacontenttype %q is not supported: send application/json", ct)
+	}
+	return Envelope{
+		ID:      e.ID(),
+		Source:  e.Source(),
+		Type:    e.Type(),
+		Subject: e.Subject(),
+		Time:    e.Time(),
+		Data:    json.RawMessage(e.Data()),
+	}, nil
+}
+
+// EncodeProcedureEvent renders a domain event as a CloudEvent whose id is
+// "<reference>/<seq>", so the id itself is a deduplication key.
+func EncodeProcedureEvent(e *ProcedureEvent) ([]byte, error) {
+	return Encode(e.Reference+"/"+strconv.FormatInt(e.Seq, 10), Source, e.CloudEventType(), e.Reference, e.Time, e)
+}
+
+// DecodeProcedureEvent parses a domain event message.
+func DecodeProcedureEvent(msg []byte) (*ProcedureEvent, error) {
+	env, err := Decode(msg)
+	if err != nil {
+		return nil, err
+	}
+	var e ProcedureEvent
+	if err := json.Unmarshal(env.Data, &e); err != nil {
+		return nil, fmt.Errorf("procedure event data: %w", err)
+	}
+	if e.Reference == "" || e.Seq < 1 || e.Kind == "" {
+		return nil, fmt.Errorf("procedure event %s lacks reference, seq or kind", env.ID)
+	}
+	return &e, nil
+}

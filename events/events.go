@@ -1,0 +1,247 @@
+// Package events holds Amtsweg's message contracts: the topics, the intake
+// event a portal publishes, the domain events the workflow publishes and the
+// projector applies, and their CloudEvents (structured JSON mode) encoding.
+//
+// Every message on every topic is a CloudEvent 1.0 in structured JSON mode,
+// keyed by the application's reference so that one application's messages
+// stay in order on one partition.
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Topics.
+const (
+	// TopicIntake carries applications submitted in a portal.
+	TopicIntake = "amtsweg.intake.v1"
+	// TopicApplicant carries the applicant's follow-ups (e.g. documents
+	// submitted in answer to a request).
+	TopicApplicant = "amtsweg.applicant.v1"
+	// TopicProcedureEvents carries the domain events of running procedures.
+	TopicProcedureEvents = "amtsweg.procedure-events.v1"
+	// TopicStatus carries public status changes for the portal to notify
+	// the citizen.
+	TopicStatus = "amtsweg.status.v1"
+)
+
+// DLQ returns the dead-letter topic of topic.
+func DLQ(topic string) string { return topic + ".dlq" }
+
+// CloudEvents types.
+const (
+	// TypeApplicationSubmitted is the type of the intake event.
+	TypeApplicationSubmitted = "de.amtsweg.application.submitted.v1"
+	// TypeProcedureEventPrefix prefixes the type of every domain event:
+	// "de.amtsweg.procedure." + Kind + ".v1".
+	TypeProcedureEventPrefix = "de.amtsweg.procedure."
+	// TypeDeadLetter is the type of a message on a dead-letter topic.
+	TypeDeadLetter = "de.amtsweg.dead-letter.v1"
+)
+
+// referencePattern is what a reference (file number in the portal) may look
+// like: it appears in URLs and workflow ids.
+var referencePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidateReference reports whether ref is an acceptable reference.
+func ValidateReference(ref string) error {
+	if !referencePattern.MatchString(ref) {
+		return fmt.Errorf("reference %q is invalid: use 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or digit", ref)
+	}
+	return nil
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// ApplicationSubmitted is the data of a TypeApplicationSubmitted intake
+// event. The CloudEvent's subject is the reference.
+type ApplicationSubmitted struct {
+	// Procedure is the key of the procedure definition, e.g. "bauantrag".
+	Procedure string `json:"procedure"`
+	// Tenant is the id of the authority the application is addressed to.
+	Tenant string `json:"tenant"`
+	// AccessCodeSHA256 is the lowercase hex SHA-256 of the access code the
+	// portal showed the citizen. Amtsweg never sees the plain code.
+	AccessCodeSHA256 string `json:"accessCodeSha256"`
+	// Applicant describes who applied (name, address, contact).
+	Applicant json.RawMessage `json:"applicant"`
+	// Payload is the application data, validated against the definition's
+	// application schema.
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Validate checks the fields every procedure needs; the payload is checked
+// against the definition's schema elsewhere.
+func (a *ApplicationSubmitted) Validate() error {
+	switch {
+	case a.Procedure == "":
+		return fmt.Errorf(`data.procedure is missing: name the procedure definition key, e.g. "bauantrag"`)
+	case a.Tenant == "":
+		return fmt.Errorf(`data.tenant is missing: name the authority the application is addressed to`)
+	case !sha256Hex.MatchString(a.AccessCodeSHA256):
+		return fmt.Errorf(`data.accessCodeSha256 must be the lowercase hex SHA-256 (64 characters) of the citizen's access code`)
+	case len(a.Payload) == 0 || string(a.Payload) == "null":
+		return fmt.Errorf(`data.payload is missing: it carries the application data`)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(a.Payload, &obj); err != nil {
+		return fmt.Errorf("data.payload must be a JSON object: %w", err)
+	}
+	if len(a.Applicant) > 0 && string(a.Applicant) != "null" {
+		if err := json.Unmarshal(a.Applicant, &obj); err != nil {
+			return fmt.Errorf("data.applicant must be a JSON object: %w", err)
+		}
+	}
+	return nil
+}
+
+// ApplicantEvent is the data of an event the citizen sends through the
+// portal on TopicApplicant (e.g. de.amtsweg.applicant.documents-submitted.v1),
+// routed to the waiting procedure as a signal. Subject is the reference.
+type ApplicantEvent struct {
+	// Data is the event's content, validated against the event's schema in
+	// the definition.
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Kind names a domain event.
+type Kind string
+
+// The domain event kinds.
+const (
+	KindReceived         Kind = "received"          // application accepted, workflow started
+	KindMilestone        Kind = "milestone"         // public milestone changed
+	KindTimeline         Kind = "timeline"          // timeline entry
+	KindDeadline         Kind = "deadline"          // a deadline was set, paused, resumed or cleared
+	KindTaskCreated      Kind = "task-created"      //
+	KindTaskClaimed      Kind = "task-claimed"      //
+	KindTaskReleased     Kind = "task-released"     //
+	KindTaskDelegated    Kind = "task-delegated"    //
+	KindTaskCompleted    Kind = "task-completed"    //
+	KindTaskOverdue      Kind = "task-overdue"      // due date passed, escalation applied
+	KindTaskCancelled    Kind = "task-cancelled"    // task ended without completion (branch deadline)
+	KindRequestOpened    Kind = "request-opened"    // something is asked of the applicant
+	KindRequestClosed    Kind = "request-closed"    // fulfilled or expired
+	KindIncident         Kind = "incident"          // a step failed finally and waits for an operator
+	KindIncidentResolved Kind = "incident-resolved" //
+	KindCompleted        Kind = "completed"         // the procedure ended with an outcome
+)
+
+// ProcedureEvent is a domain event. Seq is assigned by the workflow, starts
+// at 1 and has no gaps; the projector applies each (Reference, Seq) at most
+// once. Exactly one of the detail fields matching Kind is set.
+type ProcedureEvent struct {
+	Reference string    `json:"reference"`
+	Seq       int64     `json:"seq"`
+	Tenant    string    `json:"tenant"`
+	Kind      Kind      `json:"kind"`
+	Time      time.Time `json:"time"`
+	// Step is the path of the step that caused the event, if any.
+	Step string `json:"step,omitempty"`
+	// Actor is who caused it: a clerk's subject, "applicant" or "system".
+	Actor string `json:"actor,omitempty"`
+
+	Received  *Received      `json:"received,omitempty"`
+	Milestone *MilestoneInfo `json:"milestone,omitempty"`
+	Timeline  *TimelineEntry `json:"timeline,omitempty"`
+	Deadline  *DeadlineInfo  `json:"deadline,omitempty"`
+	Task      *TaskInfo      `json:"task,omitempty"`
+	Request   *RequestInfo   `json:"request,omitempty"`
+	Incident  *IncidentInfo  `json:"incident,omitempty"`
+	Outcome   *OutcomeInfo   `json:"outcome,omitempty"`
+}
+
+// CloudEventType is the CloudEvents type of e.
+func (e *ProcedureEvent) CloudEventType() string {
+	return TypeProcedureEventPrefix + string(e.Kind) + ".v1"
+}
+
+// LocalText is a text in German and English, as carried in events.
+type LocalText struct {
+	De string `json:"de"`
+	En string `json:"en,omitempty"`
+}
+
+// Received is the detail of KindReceived.
+type Received struct {
+	Procedure        string          `json:"procedure"`
+	Version          string          `json:"version"`
+	DefinitionHash   string          `json:"definitionHash"`
+	AccessCodeSHA256 string          `json:"accessCodeSha256"`
+	ReceivedAt       time.Time       `json:"receivedAt"`
+	Title            LocalText       `json:"title"`
+	Applicant        json.RawMessage `json:"applicant,omitempty"`
+	Payload          json.RawMessage `json:"payload,omitempty"`
+	// Milestones lists the procedure's public milestones in order, so the
+	// status page can draw progress without loading the definition.
+	Milestones []MilestoneInfo `json:"milestones,omitempty"`
+}
+
+// MilestoneInfo is the detail of KindMilestone.
+type MilestoneInfo struct {
+	ID          string    `json:"id"`
+	Title       LocalText `json:"title"`
+	Description LocalText `json:"description,omitempty"`
+}
+
+// TimelineEntry is the detail of KindTimeline. Internal entries are shown to
+// clerks only, never to the citizen.
+type TimelineEntry struct {
+	Text     LocalText `json:"text"`
+	Internal bool      `json:"internal,omitempty"`
+}
+
+// DeadlineInfo is the detail of KindDeadline.
+type DeadlineInfo struct {
+	// ID identifies the deadline within the application: a clock id, or a
+	// step path for task due dates and wait deadlines.
+	ID    string    `json:"id"`
+	Title LocalText `json:"title"`
+	// State is "running", "paused", "met" or "expired".
+	State string `json:"state"`
+	// Due is the last day of the period (YYYY-MM-DD); empty while paused.
+	Due string `json:"due,omitempty"`
+	// Public deadlines are shown to the citizen.
+	Public bool `json:"public"`
+}
+
+// TaskInfo is the detail of the task events.
+type TaskInfo struct {
+	ID        string          `json:"id"`
+	Title     LocalText       `json:"title"`
+	Role      string          `json:"role"`
+	Assignee  string          `json:"assignee,omitempty"`
+	Due       string          `json:"due,omitempty"` // YYYY-MM-DD
+	Form      json.RawMessage `json:"form,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"` // completion data
+	Escalated bool            `json:"escalated,omitempty"`
+	// Approval marks the four-eyes approval task of a completed task.
+	Approval bool `json:"approval,omitempty"`
+	// ApprovalOf is the id of the task whose completion this one approves.
+	ApprovalOf string `json:"approvalOf,omitempty"`
+	// CompletedBy, for an approval task, is who did the first step.
+	CompletedBy string `json:"completedBy,omitempty"`
+}
+
+// RequestInfo is the detail of KindRequestOpened and KindRequestClosed.
+type RequestInfo struct {
+	ID    string    `json:"id"`
+	Text  LocalText `json:"text"`
+	Due   string    `json:"due,omitempty"`
+	State string    `json:"state"` // "open", "fulfilled", "expired"
+}
+
+// IncidentInfo is the detail of KindIncident.
+type IncidentInfo struct {
+	Step    string `json:"step"`
+	Message string `json:"message"`
+}
+
+// OutcomeInfo is the detail of KindCompleted.
+type OutcomeInfo struct {
+	Outcome string    `json:"outcome"`
+	Title   LocalText `json:"title"`
+}

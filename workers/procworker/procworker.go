@@ -1,0 +1,63 @@
+// Package procworker runs the Temporal worker that executes procedures: it
+// registers ProcedureWorkflow, Amtsweg's own activities, and one dynamic
+// activity through which every plugin activity ("<plugin>.<activity>") is
+// dispatched, so a newly loaded plugin needs no re-registration.
+package procworker
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/workflows"
+)
+
+// PluginDispatcher executes plugin activities by their registered name. The
+// plugin host implements it.
+type PluginDispatcher interface {
+	DynamicActivity(ctx context.Context, args converter.EncodedValues) (any, error)
+}
+
+// Options configures the worker.
+type Options struct {
+	// Activities are Amtsweg's own activities.
+	Activities *activities.Activities
+	// Plugins dispatches plugin activities; nil registers none.
+	Plugins PluginDispatcher
+	// Worker tunes pollers and concurrency; zero values take the SDK's defaults.
+	Worker worker.Options
+}
+
+// New creates (but does not start) the worker on workflows.TaskQueue.
+func New(c client.Client, o Options) (worker.Worker, error) {
+	if o.Activities == nil {
+		return nil, fmt.Errorf("procworker: Activities are required")
+	}
+	w := worker.New(c, workflows.TaskQueue, o.Worker)
+	Register(w, o.Activities)
+	if o.Plugins != nil {
+		w.RegisterDynamicActivity(o.Plugins.DynamicActivity, activity.DynamicRegisterOptions{})
+	}
+	return w, nil
+}
+
+// Registry is what Register needs of a worker or a test environment.
+type Registry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}
+
+// Register registers ProcedureWorkflow and Amtsweg's own activities.
+func Register(r Registry, a *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterActivityWithOptions(a.LoadDefinition, activity.RegisterOptions{Name: activities.LoadDefinitionName})
+	r.RegisterActivityWithOptions(a.ResolveDefinition, activity.RegisterOptions{Name: activities.ResolveDefinitionName})
+	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: activities.PublishEventsName})
+	r.RegisterActivityWithOptions(activities.ComputeDeadline, activity.RegisterOptions{Name: activities.ComputeDeadlineName})
+}

@@ -1,0 +1,189 @@
+package workflows
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/events"
+)
+
+// branchResult is what a branch leaves for the steps after it.
+type branchResult struct {
+	outcome string
+	data    map[string]any
+}
+
+func (b branchResult) value() map[string]any {
+	return map[string]any{"outcome": b.outcome, "data": b.data}
+}
+
+// runBranch runs a nested flow in its own variable scope. A branch deadline
+// cancels whatever the branch still waits for (its open tasks are
+// cancelled) and ends it with the branch's onExpiry outcome, e.g. deemed
+// consent.
+func (r *run) runBranch(ctx workflow.Context, b *definitions.Branch, prefix string, vars map[string]any) (branchResult, error) {
+	bctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	finished, expired := false, false
+	if b.Deadline != "" {
+		dl, err := r.deadline(ctx, today(ctx), b.Deadline, 0)
+		if err != nil {
+			return branchResult{}, err
+		}
+		title := b.Title
+		r.emit(ctx, events.KindDeadline, prefix, func(e *events.ProcedureEvent) {
+			e.Deadline = &events.DeadlineInfo{ID: prefix, Title: text(title), State: "running", Due: dl.End}
+		})
+		workflow.Go(ctx, func(c workflow.Context) {
+			ok, err := workflow.AwaitWithTimeout(c, dl.until(c), func() bool { return finished })
+			if err == nil && !ok && !finished {
+				expired = true
+				cancel()
+			}
+		})
+	}
+	outcome, err := r.runFlow(bctx, indexSteps(b.Steps), b.Start, prefix+"/", vars, false)
+	finished = true
+	if expired && (temporal.IsCanceledError(err) || err == nil) {
+		r.emit(ctx, events.KindTimeline, prefix, func(e *events.ProcedureEvent) {
+			e.Timeline = &events.TimelineEntry{Internal: true, Text: events.LocalText{
+				De: fmt.Sprintf("Frist für %s abgelaufen: %s", b.Title.De, b.OnExpiry),
+				En: fmt.Sprintf("Deadline for %s passed: %s", b.Title.In("en"), b.OnExpiry)}}
+		})
+		return branchResult{outcome: b.OnExpiry, data: branchData(b, vars)}, nil
+	}
+	if err != nil {
+		return branchResult{}, err
+	}
+	return branchResult{outcome: outcome, data: branchData(b, vars)}, nil
+}
+
+// branchData collects the outputs the branch's steps wrote.
+func branchData(b *definitions.Branch, vars map[string]any) map[string]any {
+	data := map[string]any{}
+	for _, s := range b.Steps {
+		if s.Output != "" {
+			if v, ok := vars[s.Output]; ok {
+				data[s.Output] = v
+			}
+		}
+	}
+	return data
+}
+
+// runParallel runs every branch at once and waits for all of them. The
+// step's output (or its id) holds {branch: {outcome, data}}.
+func (r *run) runParallel(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
+	results := make([]branchResult, len(step.Branches))
+	errs := make([]error, len(step.Branches))
+	pending := len(step.Branches)
+	for i := range step.Branches {
+		b := &step.Branches[i]
+		scope := maps.Clone(vars)
+		workflow.Go(ctx, func(c workflow.Context) {
+			results[i], errs[i] = r.runBranch(c, b, path+"/"+b.ID, scope)
+			pending--
+		})
+	}
+	if err := workflow.Await(ctx, func() bool { return pending == 0 }); err != nil {
+		return "", err
+	}
+	out := map[string]any{}
+	for i, b := range step.Branches {
+		if errs[i] != nil {
+			return "", errs[i]
+		}
+		out[b.ID] = results[i].value()
+	}
+	vars[outputName(step)] = out
+	return step.Next, nil
+}
+
+// runForEach runs the body once per item of the list, all at once. The
+// step's output (or its id) holds a list of {item, outcome, data}.
+func (r *run) runForEach(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
+	v, err := evalAny(step.Items, vars)
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s items: %v", path, err), "BadExpression", err)
+	}
+	items, ok := v.([]any)
+	if !ok {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s items yielded %T, want a list", path, v), "BadExpression", nil)
+	}
+	results := make([]branchResult, len(items))
+	errs := make([]error, len(items))
+	pending := len(items)
+	for i, item := range items {
+		scope := maps.Clone(vars)
+		scope[step.As] = item
+		body := *step.Body
+		workflow.Go(ctx, func(c workflow.Context) {
+			results[i], errs[i] = r.runBranch(c, &body, path+"["+strconv.Itoa(i)+"]", scope)
+			pending--
+		})
+	}
+	if err := workflow.Await(ctx, func() bool { return pending == 0 }); err != nil {
+		return "", err
+	}
+	out := make([]any, len(items))
+	for i := range items {
+		if errs[i] != nil {
+			return "", errs[i]
+		}
+		res := results[i].value()
+		res["item"] = items[i]
+		out[i] = res
+	}
+	vars[outputName(step)] = out
+	return step.Next, nil
+}
+
+func outputName(step *definitions.Step) string {
+	if step.Output != "" {
+		return step.Output
+	}
+	return step.ID
+}
+
+// runSubProcedure runs another deployed procedure as a child workflow with
+// its own reference and waits for its outcome.
+func (r *run) runSubProcedure(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
+	lao := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+	})
+	var ref definitions.Ref
+	if err := workflow.ExecuteLocalActivity(lao, activities.ResolveDefinitionName,
+		activities.ResolveRequest{Key: step.Procedure, On: workflow.Now(ctx)}).Get(ctx, &ref); err != nil {
+		return "", fmt.Errorf("step %s: %w", path, err)
+	}
+	payload, err := evalInput(step.Input, vars)
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadExpression", err)
+	}
+	childRef := r.in.Reference + "-" + step.ID + "-" + strconv.Itoa(r.Visits[path])
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: WorkflowID(childRef)})
+	var res Result
+	err = workflow.ExecuteChildWorkflow(cctx, WorkflowName, Input{
+		Reference:        childRef,
+		Tenant:           r.in.Tenant,
+		Definition:       ref,
+		ReceivedAt:       workflow.Now(ctx),
+		AccessCodeSHA256: r.in.AccessCodeSHA256,
+		Applicant:        r.in.Applicant,
+		Payload:          payload,
+		Parent:           r.in.Reference,
+	}).Get(ctx, &res)
+	if err != nil {
+		return "", fmt.Errorf("step %s: sub-procedure %s: %w", path, childRef, err)
+	}
+	vars[outputName(step)] = map[string]any{"outcome": res.Outcome, "reference": childRef}
+	return step.Next, nil
+}

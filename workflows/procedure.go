@@ -1,0 +1,320 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/events"
+)
+
+// historyLimit is the history length after which the interpreter continues
+// as new at the next step boundary, well below Temporal's hard limits.
+const historyLimit = 10_000
+
+// ProcedureWorkflow interprets the pinned procedure definition for one
+// application: it loads the definition (recorded in history), then walks its
+// steps, publishing a domain event for every state change.
+func ProcedureWorkflow(ctx workflow.Context, in Input) (Result, error) {
+	r, err := newRun(ctx, in)
+	if err != nil {
+		return Result{}, err
+	}
+	return r.execute(ctx)
+}
+
+// run is the state of one interpretation. Everything in State survives
+// continue-as-new; the rest is rebuilt.
+type run struct {
+	State
+	in     Input
+	def    *definitions.Procedure
+	steps  map[string]*definitions.Step // top-level flow
+	outbox []*events.ProcedureEvent
+	// flushed is the highest seq known to be published.
+	flushed int64
+	closing bool
+	// publisherDone is set when the publisher coroutine has exited.
+	publisherDone bool
+	// clockVersion changes whenever a clock changes, to wake watchClocks.
+	clockVersion int
+	tasks        map[string]*task
+	// retry holds the steps an operator asked to retry.
+	retry  map[string]bool
+	logger interface {
+		Info(string, ...any)
+		Warn(string, ...any)
+	}
+}
+
+// State is the interpreter state carried across continue-as-new.
+type State struct {
+	Seq        int64                   `json:"seq"`
+	Vars       map[string]any          `json:"vars"`
+	Next       string                  `json:"next"`
+	TaskSeq    int                     `json:"taskSeq"`
+	Milestone  string                  `json:"milestone,omitempty"`
+	Clocks     map[string]*clockState  `json:"clocks,omitempty"`
+	Pending    []ApplicantEvent        `json:"pending,omitempty"`
+	SeenEvents map[string]bool         `json:"seenEvents,omitempty"`
+	Visits     map[string]int          `json:"visits,omitempty"`
+	Incidents  map[string]incidentInfo `json:"incidents,omitempty"`
+}
+
+type incidentInfo struct {
+	Message string `json:"message"`
+}
+
+func newRun(ctx workflow.Context, in Input) (*run, error) {
+	r := &run{
+		in:     in,
+		tasks:  map[string]*task{},
+		retry:  map[string]bool{},
+		logger: workflow.GetLogger(ctx),
+	}
+	lao := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+	})
+	var def definitions.Procedure
+	if err := workflow.ExecuteLocalActivity(lao, activities.LoadDefinitionName, in.Definition).Get(ctx, &def); err != nil {
+		return nil, fmt.Errorf("load definition %s %s: %w", in.Definition.Key, in.Definition.Version, err)
+	}
+	r.def = &def
+	r.steps = indexSteps(def.Steps)
+	if in.Resume != nil {
+		r.State = *in.Resume
+		r.flushed = r.Seq
+	} else {
+		r.State = State{
+			Vars:       map[string]any{},
+			Next:       def.Start,
+			Clocks:     map[string]*clockState{},
+			SeenEvents: map[string]bool{},
+			Visits:     map[string]int{},
+			Incidents:  map[string]incidentInfo{},
+		}
+		r.Vars["application"] = decodeJSON(in.Payload)
+		r.Vars["applicant"] = decodeJSON(in.Applicant)
+		r.Vars["reference"] = in.Reference
+		r.Vars["tenant"] = in.Tenant
+	}
+	return r, nil
+}
+
+func indexSteps(steps []definitions.Step) map[string]*definitions.Step {
+	m := make(map[string]*definitions.Step, len(steps))
+	for i := range steps {
+		m[steps[i].ID] = &steps[i]
+	}
+	return m
+}
+
+func decodeJSON(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return map[string]any{}
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil || v == nil {
+		return map[string]any{}
+	}
+	return v
+}
+
+func (r *run) execute(ctx workflow.Context) (Result, error) {
+	if err := r.registerHandlers(ctx); err != nil {
+		return Result{}, err
+	}
+	workflow.Go(ctx, r.publisher)
+	workflow.Go(ctx, r.receiveApplicantEvents)
+	workflow.Go(ctx, r.watchClocks)
+
+	if r.in.Resume == nil {
+		r.emitReceived(ctx)
+	}
+	outcome, err := r.runFlow(ctx, r.steps, r.Next, "", r.Vars, true)
+	if errors.Is(err, errContinueAsNew) {
+		r.drainSignals(ctx)
+		if err := r.drain(ctx, false); err != nil {
+			return Result{}, err
+		}
+		next := r.in
+		st := r.State
+		next.Resume = &st
+		return Result{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+	}
+	if temporal.IsCanceledError(err) || errors.Is(err, workflow.ErrCanceled) {
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		r.finish(dctx, "cancelled", definitions.Text{De: "Verfahren abgebrochen", En: "Procedure cancelled"})
+		if derr := r.drain(dctx, true); derr != nil {
+			return Result{}, derr
+		}
+		return Result{Outcome: "cancelled"}, err
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	r.finish(ctx, outcome, r.outcomeTitle(outcome))
+	return Result{Outcome: outcome}, r.drain(ctx, false)
+}
+
+var errContinueAsNew = errors.New("continue as new")
+
+// runFlow walks a flow (the top level, a parallel branch or a for-each body)
+// from start until an end step, and returns that step's outcome. prefix
+// qualifies step paths inside branches ("participation/fire/").
+func (r *run) runFlow(ctx workflow.Context, steps map[string]*definitions.Step, start, prefix string, vars map[string]any, top bool) (string, error) {
+	id := start
+	for {
+		if top {
+			r.Next = id
+			if r.mayContinueAsNew(ctx) {
+				return "", errContinueAsNew
+			}
+		}
+		step, ok := steps[id]
+		if !ok {
+			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %q does not exist in %s %s", prefix+id, r.def.Key, r.def.Version), "BadDefinition", nil)
+		}
+		path := prefix + id
+		r.Visits[path]++
+		if err := r.enter(ctx, step, path); err != nil {
+			return "", err
+		}
+		if step.Type == definitions.StepEnd {
+			return step.Outcome, nil
+		}
+		next, err := r.runStep(ctx, step, path, vars)
+		if err != nil {
+			return "", err
+		}
+		id = next
+	}
+}
+
+// mayContinueAsNew reports whether the history is long enough to continue as
+// new. It is only asked at top-level step boundaries, where the whole state
+// is in State: no branch, task or wait is active then.
+func (r *run) mayContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyLimit
+}
+
+// enter applies what every step does on entry: milestone, timeline, clocks.
+func (r *run) enter(ctx workflow.Context, step *definitions.Step, path string) error {
+	if step.Milestone != "" && step.Milestone != r.Milestone {
+		for _, m := range r.def.Milestones {
+			if m.ID == step.Milestone {
+				r.Milestone = m.ID
+				r.emit(ctx, events.KindMilestone, path, func(e *events.ProcedureEvent) {
+					e.Milestone = &events.MilestoneInfo{ID: m.ID, Title: text(m.Title), Description: text(m.Description)}
+				})
+			}
+		}
+	}
+	if step.Timeline.De != "" {
+		r.emit(ctx, events.KindTimeline, path, func(e *events.ProcedureEvent) {
+			e.Timeline = &events.TimelineEntry{Text: text(step.Timeline)}
+		})
+	}
+	return r.clocksOnEnter(ctx, step.ID)
+}
+
+func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
+	switch step.Type {
+	case definitions.StepService:
+		return r.runService(ctx, step, path, vars)
+	case definitions.StepTask:
+		return r.runTask(ctx, step, path, vars)
+	case definitions.StepWait:
+		return r.runWait(ctx, step, path, vars)
+	case definitions.StepDecision:
+		return r.runDecision(step, path, vars)
+	case definitions.StepParallel:
+		return r.runParallel(ctx, step, path, vars)
+	case definitions.StepForEach:
+		return r.runForEach(ctx, step, path, vars)
+	case definitions.StepSubProcedure:
+		return r.runSubProcedure(ctx, step, path, vars)
+	}
+	return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s has unknown type %q", path, step.Type), "BadDefinition", nil)
+}
+
+func (r *run) runDecision(step *definitions.Step, path string, vars map[string]any) (string, error) {
+	for i, c := range step.Conditions {
+		ok, err := evalBool(c.When, vars)
+		if err != nil {
+			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s condition %d: %v", path, i+1, err), "BadExpression", err)
+		}
+		if ok {
+			return c.Next, nil
+		}
+	}
+	if step.Default == "" {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: no condition holds and there is no default", path), "NoBranch", nil)
+	}
+	return step.Default, nil
+}
+
+// finish records the procedure's outcome and stops its clocks.
+func (r *run) finish(ctx workflow.Context, outcome string, title definitions.Text) {
+	r.stopClocks(ctx, "met")
+	r.emit(ctx, events.KindCompleted, "", func(e *events.ProcedureEvent) {
+		e.Outcome = &events.OutcomeInfo{Outcome: outcome, Title: text(title)}
+	})
+}
+
+func (r *run) emitReceived(ctx workflow.Context) {
+	ms := make([]events.MilestoneInfo, 0, len(r.def.Milestones))
+	for _, m := range r.def.Milestones {
+		ms = append(ms, events.MilestoneInfo{ID: m.ID, Title: text(m.Title), Description: text(m.Description)})
+	}
+	r.emit(ctx, events.KindReceived, "", func(e *events.ProcedureEvent) {
+		e.Actor = "applicant"
+		e.Received = &events.Received{
+			Procedure:        r.in.Definition.Key,
+			Version:          r.in.Definition.Version,
+			DefinitionHash:   r.in.Definition.Hash,
+			AccessCodeSHA256: r.in.AccessCodeSHA256,
+			ReceivedAt:       r.in.ReceivedAt,
+			Title:            text(r.def.Title),
+			Applicant:        r.in.Applicant,
+			Payload:          r.in.Payload,
+			Milestones:       ms,
+		}
+	})
+}
+
+// outcomeTitle is the title of the top-level end step with this outcome.
+func (r *run) outcomeTitle(outcome string) definitions.Text {
+	for _, s := range r.def.Steps {
+		if s.Type == definitions.StepEnd && s.Outcome == outcome && s.Title.De != "" {
+			return s.Title
+		}
+	}
+	return definitions.Text{De: outcome, En: outcome}
+}
+
+func text(t definitions.Text) events.LocalText { return events.LocalText{De: t.De, En: t.En} }
+
+// today is the workflow's current day at the authority's seat.
+func today(ctx workflow.Context) string {
+	return workflow.Now(ctx).In(berlin).Format(time.DateOnly)
+}
+
+var berlin = mustLocation("Europe/Berlin")
+
+func mustLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(fmt.Sprintf("time zone %s: %v (build with time/tzdata)", name, err))
+	}
+	return loc
+}

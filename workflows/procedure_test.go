@@ -1,0 +1,364 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/plugins"
+	"github.com/amtsweg/amtsweg/workers/procworker"
+	"github.com/amtsweg/amtsweg/workflows"
+)
+
+// memDefs serves definitions from memory; the workflow sees it only through
+// the recorded activity result, exactly as with PostgreSQL.
+type memDefs map[string]*definitions.Procedure
+
+func (m memDefs) DefinitionByHash(_ context.Context, hash string) (*definitions.Procedure, error) {
+	if p, ok := m[hash]; ok {
+		return p, nil
+	}
+	return nil, activities.ErrDefinitionNotFound
+}
+
+func (m memDefs) LatestDefinition(_ context.Context, key string, _ time.Time) (definitions.Ref, error) {
+	for h, p := range m {
+		if p.Key == key {
+			return definitions.Ref{Key: key, Version: p.Version, Hash: h}, nil
+		}
+	}
+	return definitions.Ref{}, activities.ErrDefinitionNotFound
+}
+
+// recorder keeps the published events in order.
+type recorder struct {
+	mu  sync.Mutex
+	evs []*events.ProcedureEvent
+}
+
+func (r *recorder) Publish(_ context.Context, evs []*events.ProcedureEvent) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evs = append(r.evs, evs...)
+	return nil
+}
+
+func (r *recorder) find(kind events.Kind) []*events.ProcedureEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*events.ProcedureEvent
+	for _, e := range r.evs {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func tx(de string) definitions.Text { return definitions.Text{De: de, En: de} }
+
+// permit is a small procedure with a service step, a task under the
+// four-eyes rule with a due date and escalation, a decision, a wait for
+// documents that pauses the decision clock, and a parallel participation
+// with a deemed-consent deadline.
+func permit() *definitions.Procedure {
+	return &definitions.Procedure{
+		APIVersion: definitions.APIVersion, Kind: definitions.Kind,
+		Key: "permit", Version: "1.0.0", Title: tx("Genehmigung"), ValidFrom: "2026-01-01", Calendar: "DE-TH",
+		ApplicationSchema: json.RawMessage(`{"type":"object"}`),
+		Roles:             []definitions.Role{{ID: "sachbearbeitung"}, {ID: "teamleitung"}, {ID: "feuerwehr"}},
+		Forms: []definitions.Form{{ID: "check", Schema: json.RawMessage(`{"type":"object","required":["complete"],
+			"properties":{"complete":{"type":"boolean"}},"additionalProperties":false}`)},
+			{ID: "statement", Schema: json.RawMessage(`{"type":"object","required":["consent"],"properties":{"consent":{"type":"boolean"}}}`)}},
+		Events:     []definitions.Event{{ID: "docs", Type: "de.amtsweg.applicant.documents-submitted.v1", Title: tx("Unterlagen eingegangen")}},
+		Milestones: []definitions.Milestone{{ID: "received", Title: tx("Eingegangen")}, {ID: "review", Title: tx("In Prüfung")}, {ID: "done", Title: tx("Entschieden")}},
+		Clocks:     []definitions.Clock{{ID: "decision", Title: tx("Entscheidungsfrist"), Period: "P3M", StartAt: "check", StopAt: "approved"}},
+		Start:      "number",
+		Steps: []definitions.Step{
+			{ID: "number", Type: definitions.StepService, Milestone: "received", Activity: "amtsweg.case-number", Output: "caseFile", Next: "check"},
+			{ID: "check", Type: definitions.StepTask, Milestone: "review", Title: tx("Vollständigkeit prüfen"), Role: "sachbearbeitung",
+				Form: "check", Due: "P2W", Overdue: &definitions.Overdue{EscalateTo: "teamleitung"},
+				FourEyes: &definitions.FourEyes{Role: "teamleitung"}, Output: "check", Next: "complete?"},
+			{ID: "complete?", Type: definitions.StepDecision, Conditions: []definitions.Condition{{When: "check.complete", Next: "hearing"}}, Default: "docs"},
+			{ID: "docs", Type: definitions.StepWait, Event: "docs", Deadline: "P1M", OnExpiry: "withdrawn", PauseClocks: []string{"decision"},
+				Request: tx("Bitte reichen Sie die fehlenden Unterlagen ein"), Output: "docs", Next: "check"},
+			{ID: "hearing", Type: definitions.StepParallel, Next: "approved", Branches: []definitions.Branch{{
+				ID: "fire", Title: tx("Brandschutz"), Deadline: "P1M", OnExpiry: "deemed-consent", Start: "statement",
+				Steps: []definitions.Step{
+					{ID: "statement", Type: definitions.StepTask, Title: tx("Stellungnahme"), Role: "feuerwehr", Form: "statement", Output: "statement", Next: "given"},
+					{ID: "given", Type: definitions.StepEnd, Outcome: "consent"},
+				}}}},
+			{ID: "approved", Type: definitions.StepEnd, Milestone: "done", Outcome: "approved", Title: tx("Genehmigt")},
+			{ID: "withdrawn", Type: definitions.StepEnd, Milestone: "done", Outcome: "withdrawn", Title: tx("Zurückgenommen")},
+		},
+	}
+}
+
+type harness struct {
+	env     *testsuite.TestWorkflowEnvironment
+	rec     *recorder
+	results map[string]*result
+	order   []string
+}
+
+type result struct {
+	want string // expected error type, "" for success
+	done bool
+	err  error
+}
+
+func newHarness(t *testing.T, p *definitions.Procedure) *harness {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	env := s.NewTestWorkflowEnvironment()
+	// 2026-11-02 is a Monday.
+	env.SetStartTime(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	rec := &recorder{}
+	procworker.Register(env, &activities.Activities{Definitions: memDefs{"h1": p}, Events: rec})
+	env.RegisterActivityWithOptions(func(_ context.Context, c plugins.Call) (json.RawMessage, error) {
+		return json.RawMessage(`{"caseNumber":"63-2026-0001"}`), nil
+	}, activity.RegisterOptions{Name: "amtsweg.case-number"})
+	return &harness{env: env, rec: rec, results: map[string]*result{}}
+}
+
+// at sends the Update name at time offset after start; arg builds its
+// argument then (task ids are known only at run time). want is the error
+// type the Update must be rejected with, "" when it must succeed.
+func (h *harness) at(offset time.Duration, label, name string, arg func() any, want string) {
+	res := &result{want: want}
+	h.results[label] = res
+	h.order = append(h.order, label)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, label, &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(e error) { res.err, res.done = e, true },
+			OnComplete: func(_ interface{}, e error) { res.err, res.done = e, true },
+		}, arg())
+	}, offset)
+}
+
+// check asserts that every scripted Update ended as expected.
+func (h *harness) check(t *testing.T) {
+	t.Helper()
+	for _, label := range h.order {
+		r := h.results[label]
+		switch {
+		case !r.done:
+			t.Errorf("%s: update never finished", label)
+		case r.want == "" && r.err != nil:
+			t.Errorf("%s: %v", label, r.err)
+		case r.want != "" && errType(r.err) != r.want:
+			t.Errorf("%s: got error %v (type %q), want type %s", label, r.err, errType(r.err), r.want)
+		}
+	}
+}
+
+// claimAndComplete scripts a clerk claiming the newest task and completing it.
+func (h *harness) claimAndComplete(offset time.Duration, label string, actor workflows.Actor, data string) {
+	var id string
+	h.at(offset, label+" claim", workflows.UpdateClaimTask, func() any {
+		id = h.lastTask()
+		return workflows.TaskRequest{TaskID: id, Actor: actor}
+	}, "")
+	h.at(offset+time.Minute, label+" complete", workflows.UpdateCompleteTask, func() any {
+		return workflows.CompleteRequest{TaskID: id, Actor: actor, Data: json.RawMessage(data)}
+	}, "")
+}
+
+func errType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return ""
+}
+
+// lastTask returns the id of the latest created task.
+func (h *harness) lastTask() string {
+	created := h.rec.find(events.KindTaskCreated)
+	if len(created) == 0 {
+		return "no-task-yet"
+	}
+	return created[len(created)-1].Task.ID
+}
+
+func input() workflows.Input {
+	return workflows.Input{
+		Reference: "BA-1", Tenant: "erfurt", Definition: definitions.Ref{Key: "permit", Version: "1.0.0", Hash: "h1"},
+		ReceivedAt: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), AccessCodeSHA256: "ab",
+		Payload: json.RawMessage(`{"costs": 250000}`),
+	}
+}
+
+var (
+	anna  = workflows.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"sachbearbeitung"}}
+	bernd = workflows.Actor{Subject: "bernd", Tenant: "erfurt", Roles: []string{"teamleitung", "sachbearbeitung"}}
+	fritz = workflows.Actor{Subject: "fritz", Tenant: "erfurt", Roles: []string{"feuerwehr"}}
+	eve   = workflows.Actor{Subject: "eve", Tenant: "weimar", Roles: []string{"sachbearbeitung", "teamleitung"}}
+)
+
+func TestProcedureApprovedWithFourEyesAndParticipation(t *testing.T) {
+	h := newHarness(t, permit())
+	task := func(a workflows.Actor) func() any {
+		return func() any { return workflows.TaskRequest{TaskID: h.lastTask(), Actor: a} }
+	}
+	complete := func(a workflows.Actor, data string) func() any {
+		return func() any {
+			return workflows.CompleteRequest{TaskID: h.lastTask(), Actor: a, Data: json.RawMessage(data)}
+		}
+	}
+	annaLead := workflows.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"teamleitung"}}
+	h.at(1*time.Hour, "complete before claim", workflows.UpdateCompleteTask, complete(anna, `{"complete":true}`), workflows.ErrTypeTaskConflict)
+	h.at(2*time.Hour, "claim by other tenant", workflows.UpdateClaimTask, task(eve), workflows.ErrTypeTaskNotFound)
+	h.at(3*time.Hour, "claim without role", workflows.UpdateClaimTask, task(fritz), workflows.ErrTypeForbidden)
+	h.at(4*time.Hour, "claim", workflows.UpdateClaimTask, task(anna), "")
+	h.at(5*time.Hour, "second claim", workflows.UpdateClaimTask, task(bernd), workflows.ErrTypeTaskConflict)
+	h.at(6*time.Hour, "bad form data", workflows.UpdateCompleteTask, complete(anna, `{"complete":"yes"}`), workflows.ErrTypeInvalidFormData)
+	h.at(7*time.Hour, "complete", workflows.UpdateCompleteTask, complete(anna, `{"complete":true}`), "")
+	h.at(8*time.Hour, "self-approval", workflows.UpdateClaimTask, task(annaLead), workflows.ErrTypeFourEyes)
+	h.claimAndComplete(9*time.Hour, "approval", bernd, `{"approved":true}`)
+	h.claimAndComplete(10*time.Hour, "fire statement", fritz, `{"consent":true}`)
+
+	h.env.ExecuteWorkflow(workflows.ProcedureWorkflow, input())
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow: %v", err)
+	}
+	h.check(t)
+	var res workflows.Result
+	if err := h.env.GetWorkflowResult(&res); err != nil || res.Outcome != "approved" {
+		t.Fatalf("result %+v, %v; want approved", res, err)
+	}
+	// Sequence numbers start at 1 and have no gaps.
+	for i, e := range h.rec.evs {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, e.Seq)
+		}
+	}
+	// The task due date is two weeks after Monday 2026-11-02: 2026-11-16.
+	if due := h.rec.find(events.KindTaskCreated)[0].Task.Due; due != "2026-11-16" {
+		t.Errorf("task due %s, want 2026-11-16", due)
+	}
+	// The decision clock started at the check on 2026-11-02 and ends three
+	// months later, Tuesday 2027-02-02 (§ 188 (2) BGB).
+	dl := h.rec.find(events.KindDeadline)
+	if len(dl) == 0 || dl[0].Deadline.ID != "decision" || dl[0].Deadline.Due != "2027-02-02" {
+		t.Fatalf("decision clock: %+v", dl[0].Deadline)
+	}
+	last := dl[len(dl)-1]
+	if last.Deadline.ID != "decision" || last.Deadline.State != "met" {
+		t.Errorf("clock not met at the end: %+v", last.Deadline)
+	}
+	completed := h.rec.find(events.KindCompleted)
+	if len(completed) != 1 || completed[0].Outcome.Outcome != "approved" || completed[0].Outcome.Title.De != "Genehmigt" {
+		t.Errorf("completed events: %+v", completed)
+	}
+	if got := h.rec.find(events.KindTaskCompleted); len(got) != 3 || string(got[0].Task.Data) != `{"complete":true}` || got[0].Actor != "anna" {
+		t.Errorf("task-completed events: %d, first %+v", len(got), got[0])
+	}
+}
+
+func TestOverdueTaskEscalatesAndWaitExpires(t *testing.T) {
+	h := newHarness(t, permit())
+	carla := workflows.Actor{Subject: "carla", Tenant: "erfurt", Roles: []string{"teamleitung"}}
+	// Nobody acts on the check task: after its due day (2026-11-16) it is
+	// escalated to the team lead, whom a clerk cannot replace.
+	h.at(20*24*time.Hour, "clerk claims escalated task", workflows.UpdateClaimTask, func() any {
+		return workflows.TaskRequest{TaskID: h.lastTask(), Actor: anna}
+	}, workflows.ErrTypeForbidden)
+	h.claimAndComplete(20*24*time.Hour+time.Hour, "lead finds it incomplete", bernd, `{"complete":false}`)
+	h.claimAndComplete(21*24*time.Hour, "approval", carla, `{"approved":true}`)
+	// Nobody sends documents: after a month the application is deemed withdrawn.
+
+	h.env.ExecuteWorkflow(workflows.ProcedureWorkflow, input())
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow: %v", err)
+	}
+	h.check(t)
+	over := h.rec.find(events.KindTaskOverdue)
+	if len(over) != 1 || over[0].Task.Role != "teamleitung" || !over[0].Task.Escalated {
+		t.Fatalf("overdue events: %+v", over)
+	}
+	// The timer fires at the end of the due day in Berlin: 2026-11-16 23:00 UTC.
+	if want := time.Date(2026, 11, 16, 23, 0, 0, 0, time.UTC); !over[0].Time.Equal(want) {
+		t.Errorf("escalated at %s, want %s", over[0].Time, want)
+	}
+	var res workflows.Result
+	if err := h.env.GetWorkflowResult(&res); err != nil || res.Outcome != "withdrawn" {
+		t.Fatalf("result %+v, %v; want withdrawn", res, err)
+	}
+	reqs := h.rec.find(events.KindRequestClosed)
+	if len(reqs) != 1 || reqs[0].Request.State != "expired" {
+		t.Fatalf("request closed: %+v", reqs)
+	}
+	// The request was opened on day 21, 2026-11-23; one month later is
+	// Wednesday 2026-12-23.
+	if reqs[0].Request.Due != "2026-12-23" {
+		t.Errorf("request due %s, want 2026-12-23", reqs[0].Request.Due)
+	}
+	var paused bool
+	for _, e := range h.rec.find(events.KindDeadline) {
+		if e.Deadline.ID == "decision" && e.Deadline.State == "paused" {
+			paused = true
+		}
+	}
+	if !paused {
+		t.Error("decision clock was never paused during the request")
+	}
+}
+
+func TestParticipationDeemedConsentAndDocumentsResume(t *testing.T) {
+	h := newHarness(t, permit())
+	carla := workflows.Actor{Subject: "carla", Tenant: "erfurt", Roles: []string{"teamleitung"}}
+	h.claimAndComplete(time.Hour, "incomplete", anna, `{"complete":false}`)
+	h.claimAndComplete(2*time.Hour, "approve incomplete", carla, `{"approved":true}`)
+	// Ten days later the documents arrive, twice (a redelivery).
+	h.env.RegisterDelayedCallback(func() {
+		ev := workflows.ApplicantEvent{ID: "ce-1", Type: "de.amtsweg.applicant.documents-submitted.v1", Data: json.RawMessage(`{"files":["a.pdf"]}`)}
+		h.env.SignalWorkflow(workflows.SignalApplicantEvent, ev)
+		h.env.SignalWorkflow(workflows.SignalApplicantEvent, ev)
+	}, 10*24*time.Hour)
+	h.claimAndComplete(11*24*time.Hour, "complete now", anna, `{"complete":true}`)
+	h.claimAndComplete(11*24*time.Hour+time.Hour, "approve complete", carla, `{"approved":true}`)
+	// The fire brigade stays silent: consent is deemed given after a month.
+
+	h.env.ExecuteWorkflow(workflows.ProcedureWorkflow, input())
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow: %v", err)
+	}
+	h.check(t)
+	var res workflows.Result
+	if err := h.env.GetWorkflowResult(&res); err != nil || res.Outcome != "approved" {
+		t.Fatalf("result %+v, %v; want approved", res, err)
+	}
+	if c := h.rec.find(events.KindTaskCancelled); len(c) != 1 || c[0].Task.Role != "feuerwehr" {
+		t.Errorf("the silent authority's task should be cancelled: %+v", c)
+	}
+	// Clock: started 2026-11-02 (due 2027-02-02), paused on 2026-11-02 and
+	// resumed on 2026-11-12: ten days are added back, 2027-02-12 (Friday).
+	var resumed string
+	for _, e := range h.rec.find(events.KindDeadline) {
+		if e.Deadline.ID == "decision" && e.Deadline.State == "running" {
+			resumed = e.Deadline.Due
+		}
+	}
+	if resumed != "2027-02-12" {
+		t.Errorf("resumed clock due %s, want 2027-02-12", resumed)
+	}
+	if n := len(h.rec.find(events.KindRequestClosed)); n != 1 {
+		t.Errorf("%d requests closed, want 1 (the redelivered event must not count twice)", n)
+	}
+}

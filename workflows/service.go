@@ -1,0 +1,156 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/definitions/expr"
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/plugins"
+)
+
+// defaultServiceTimeout bounds one attempt of a service step without timeout.
+const defaultServiceTimeout = time.Minute
+
+func evalBool(src string, vars map[string]any) (bool, error) { return expr.EvalBool(src, vars) }
+
+func evalAny(src string, vars map[string]any) (any, error) { return expr.Eval(src, vars) }
+
+// evalInput evaluates a step's input mapping into a JSON object.
+func evalInput(mapping map[string]string, vars map[string]any) (json.RawMessage, error) {
+	in := make(map[string]any, len(mapping))
+	for k, src := range mapping {
+		v, err := expr.Eval(src, vars)
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", k, err)
+		}
+		in[k] = v
+	}
+	return json.Marshal(in)
+}
+
+// serviceOptions derives activity options from the step's timeout and retry
+// policy. A plugin that hangs is cut off by StartToCloseTimeout and retried.
+func serviceOptions(step *definitions.Step) (workflow.ActivityOptions, error) {
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout: defaultServiceTimeout,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 10, MaximumInterval: time.Minute},
+	}
+	if step.Timeout != "" {
+		d, err := time.ParseDuration(step.Timeout)
+		if err != nil {
+			return opts, fmt.Errorf("timeout %q: %w", step.Timeout, err)
+		}
+		opts.StartToCloseTimeout = d
+		if d < opts.HeartbeatTimeout {
+			opts.HeartbeatTimeout = 0
+		}
+	}
+	if rp := step.Retry; rp != nil {
+		if rp.MaxAttempts > 0 {
+			opts.RetryPolicy.MaximumAttempts = int32(rp.MaxAttempts)
+		}
+		if rp.BackoffCoefficient > 0 {
+			opts.RetryPolicy.BackoffCoefficient = rp.BackoffCoefficient
+		}
+		for _, p := range []struct {
+			src string
+			dst *time.Duration
+		}{{rp.InitialInterval, &opts.RetryPolicy.InitialInterval}, {rp.MaximumInterval, &opts.RetryPolicy.MaximumInterval}} {
+			if p.src == "" {
+				continue
+			}
+			d, err := time.ParseDuration(p.src)
+			if err != nil {
+				return opts, fmt.Errorf("retry interval %q: %w", p.src, err)
+			}
+			*p.dst = d
+		}
+	}
+	return opts, nil
+}
+
+// runService calls the step's plugin activity. A final failure takes the
+// step's onError path, or raises an incident and waits for an operator to
+// retry once the cause is fixed.
+func (r *run) runService(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
+	opts, err := serviceOptions(step)
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadDefinition", err)
+	}
+	for {
+		input, err := evalInput(step.Input, vars)
+		if err != nil {
+			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadExpression", err)
+		}
+		call := plugins.Call{
+			Activity:       step.Activity,
+			Reference:      r.in.Reference,
+			Tenant:         r.in.Tenant,
+			Step:           path,
+			IdempotencyKey: r.in.Reference + "/" + path + "/" + strconv.Itoa(r.Visits[path]),
+			Input:          input,
+		}
+		var out json.RawMessage
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), step.Activity, call).Get(ctx, &out)
+		if err == nil {
+			if step.Output != "" {
+				vars[step.Output] = decodeJSON(out)
+			}
+			return step.Next, nil
+		}
+		if temporal.IsCanceledError(err) {
+			return "", err
+		}
+		msg := errorMessage(err)
+		if step.OnError != "" {
+			vars["error"] = map[string]any{"step": path, "message": msg}
+			r.emit(ctx, events.KindTimeline, path, func(e *events.ProcedureEvent) {
+				e.Timeline = &events.TimelineEntry{Internal: true, Text: events.LocalText{
+					De: "Schritt " + path + " fehlgeschlagen: " + msg, En: "Step " + path + " failed: " + msg}}
+			})
+			return step.OnError, nil
+		}
+		if err := r.incident(ctx, path, msg); err != nil {
+			return "", err
+		}
+	}
+}
+
+// incident records a failed step and blocks until an operator retries it.
+func (r *run) incident(ctx workflow.Context, path, msg string) error {
+	r.Incidents[path] = incidentInfo{Message: msg}
+	r.emit(ctx, events.KindIncident, path, func(e *events.ProcedureEvent) {
+		e.Incident = &events.IncidentInfo{Step: path, Message: msg}
+	})
+	if err := workflow.Await(ctx, func() bool { return r.retry[path] }); err != nil {
+		return err
+	}
+	delete(r.retry, path)
+	delete(r.Incidents, path)
+	r.emit(ctx, events.KindIncidentResolved, path, func(e *events.ProcedureEvent) {
+		e.Incident = &events.IncidentInfo{Step: path, Message: "retried"}
+	})
+	return nil
+}
+
+// errorMessage unwraps the activity error to the plugin's own message.
+func errorMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Error()
+	}
+	var toErr *temporal.TimeoutError
+	if errors.As(err, &toErr) {
+		return "timed out: " + toErr.Error()
+	}
+	return err.Error()
+}

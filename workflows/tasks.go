@@ -1,0 +1,395 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/jsonvalidate"
+)
+
+// Error types of rejected Updates; the API maps them to HTTP statuses.
+const (
+	ErrTypeTaskNotFound    = "TaskNotFound"    // 404
+	ErrTypeTaskConflict    = "TaskConflict"    // 409: state does not allow it
+	ErrTypeForbidden       = "TaskForbidden"   // 403: lacks the role
+	ErrTypeInvalidFormData = "InvalidFormData" // 422: details are jsonvalidate.Errors
+	ErrTypeFourEyes        = "FourEyesViolation"
+)
+
+// approvalForm is the form of a four-eyes approval task.
+var approvalForm = json.RawMessage(`{
+  "type": "object",
+  "required": ["approved"],
+  "properties": {
+    "approved": {"type": "boolean", "title": "Freigabe erteilt"},
+    "comment": {"type": "string", "title": "Bemerkung", "maxLength": 2000}
+  },
+  "additionalProperties": false
+}`)
+
+type task struct {
+	TaskView
+	formKey string
+	form    json.RawMessage
+	data    json.RawMessage
+	title   definitions.Text
+}
+
+// newTask creates a task and announces it.
+func (r *run) newTask(ctx workflow.Context, path, role string, title definitions.Text, formKey string, form json.RawMessage, due string) *task {
+	r.TaskSeq++
+	t := &task{
+		TaskView: TaskView{ID: r.in.Reference + ".t" + strconv.Itoa(r.TaskSeq), Step: path, Role: role, Status: TaskOpen, Due: due},
+		formKey:  formKey,
+		form:     form,
+		title:    title,
+	}
+	r.tasks[t.ID] = t
+	return t
+}
+
+func (r *run) emitTask(ctx workflow.Context, kind events.Kind, t *task, actor string, withData bool) int64 {
+	return r.emit(ctx, kind, t.Step, func(e *events.ProcedureEvent) {
+		if actor != "" {
+			e.Actor = actor
+		}
+		e.Task = &events.TaskInfo{
+			ID: t.ID, Title: text(t.title), Role: t.Role, Assignee: t.Assignee, Due: t.Due,
+			Escalated: t.Escalated, Approval: t.Approval, CompletedBy: t.CompletedBy,
+		}
+		if kind == events.KindTaskCreated {
+			e.Task.Form = t.form
+		}
+		if withData {
+			e.Task.Data = t.data
+		}
+	})
+}
+
+// runTask creates the human task, waits for its completion (escalating when
+// overdue) and, under the four-eyes rule, for a different person's approval.
+// A refused approval sends the task back for rework.
+func (r *run) runTask(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
+	form := r.formSchema(step.Form)
+	for {
+		var dl *activitiesDeadline
+		if step.Due != "" {
+			d, err := r.deadline(ctx, today(ctx), step.Due, 0)
+			if err != nil {
+				return "", err
+			}
+			dl = &d
+		}
+		title := step.Title
+		t := r.newTask(ctx, path, step.Role, title, step.Form, form, dl.end())
+		r.emitTask(ctx, events.KindTaskCreated, t, "", false)
+		if err := r.awaitTask(ctx, t, dl, step.Overdue); err != nil {
+			return "", err
+		}
+		if step.FourEyes != nil {
+			approved, err := r.approve(ctx, step, path, t)
+			if err != nil {
+				return "", err
+			}
+			if !approved {
+				r.emit(ctx, events.KindTimeline, path, func(e *events.ProcedureEvent) {
+					e.Timeline = &events.TimelineEntry{Internal: true, Text: events.LocalText{
+						De: "Freigabe verweigert, zur Überarbeitung zurückgegeben", En: "Approval refused, returned for rework"}}
+				})
+				continue
+			}
+		}
+		if step.Output != "" {
+			vars[step.Output] = decodeJSON(t.data)
+		}
+		return step.Next, nil
+	}
+}
+
+// approve creates the four-eyes approval task for t and waits for it.
+func (r *run) approve(ctx workflow.Context, step *definitions.Step, path string, done *task) (bool, error) {
+	title := step.FourEyes.Title
+	if title.De == "" {
+		title = definitions.Text{De: "Freigabe: " + step.Title.De, En: "Approval: " + step.Title.In("en")}
+	}
+	a := r.newTask(ctx, path, step.FourEyes.Role, title, "", approvalForm, "")
+	a.Approval = true
+	a.CompletedBy = done.Assignee
+	r.emitTask(ctx, events.KindTaskCreated, a, "", false)
+	if err := r.awaitTask(ctx, a, nil, nil); err != nil {
+		return false, err
+	}
+	var answer struct {
+		Approved bool `json:"approved"`
+	}
+	_ = json.Unmarshal(a.data, &answer) // validated against approvalForm
+	return answer.Approved, nil
+}
+
+// awaitTask blocks until t is completed. When its due date passes, it is
+// marked overdue and escalated as the definition says, without polling: a
+// durable timer fires at the end of the due day.
+func (r *run) awaitTask(ctx workflow.Context, t *task, dl *activitiesDeadline, overdue *definitions.Overdue) error {
+	done := func() bool { return t.Status == TaskCompleted }
+	if dl != nil {
+		ok, err := workflow.AwaitWithTimeout(ctx, dl.until(ctx), done)
+		if err != nil {
+			return r.cancelTask(ctx, t, err)
+		}
+		if !ok {
+			t.Overdue = true
+			if overdue != nil && overdue.EscalateTo != "" {
+				t.Role = overdue.EscalateTo
+				t.Assignee = ""
+				t.Status = TaskOpen
+				t.Escalated = true
+			}
+			r.emit(ctx, events.KindTaskOverdue, t.Step, func(e *events.ProcedureEvent) {
+				e.Task = &events.TaskInfo{ID: t.ID, Title: text(t.title), Role: t.Role, Assignee: t.Assignee, Due: t.Due, Escalated: t.Escalated}
+			})
+		}
+	}
+	if err := workflow.Await(ctx, done); err != nil {
+		return r.cancelTask(ctx, t, err)
+	}
+	return nil
+}
+
+// cancelTask ends a task that will not be completed (its branch ended).
+func (r *run) cancelTask(ctx workflow.Context, t *task, cause error) error {
+	if t.Status != TaskCompleted {
+		t.Status = TaskCancelled
+		r.emitTask(ctx, events.KindTaskCancelled, t, "", false)
+	}
+	return cause
+}
+
+func (r *run) formSchema(id string) json.RawMessage {
+	for _, f := range r.def.Forms {
+		if f.ID == id {
+			return f.Schema
+		}
+	}
+	return json.RawMessage(`{"type":"object"}`)
+}
+
+// registerHandlers installs the task Updates, the incident retry and the
+// state query.
+func (r *run) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateClaimTask, r.claim,
+		workflow.UpdateHandlerOptions{Validator: r.validateClaim}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReleaseTask, r.release,
+		workflow.UpdateHandlerOptions{Validator: r.validateRelease}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDelegateTask, r.delegate,
+		workflow.UpdateHandlerOptions{Validator: r.validateDelegate}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, r.complete,
+		workflow.UpdateHandlerOptions{Validator: r.validateComplete}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetryIncident, r.retryIncident,
+		workflow.UpdateHandlerOptions{Validator: r.validateRetry}); err != nil {
+		return err
+	}
+	return workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) { return r.view(), nil })
+}
+
+// StateView is the answer of QueryState.
+type StateView struct {
+	Reference string               `json:"reference"`
+	Milestone string               `json:"milestone"`
+	Tasks     []TaskView           `json:"tasks"`
+	Incidents map[string]string    `json:"incidents,omitempty"`
+	Clocks    map[string]ClockView `json:"clocks,omitempty"`
+}
+
+func (r *run) view() StateView {
+	v := StateView{Reference: r.in.Reference, Milestone: r.Milestone, Incidents: map[string]string{}, Clocks: map[string]ClockView{}}
+	for i := 1; i <= r.TaskSeq; i++ {
+		if t, ok := r.tasks[r.in.Reference+".t"+strconv.Itoa(i)]; ok {
+			v.Tasks = append(v.Tasks, t.TaskView)
+		}
+	}
+	for k, inc := range r.Incidents {
+		v.Incidents[k] = inc.Message
+	}
+	for k, c := range r.Clocks {
+		v.Clocks[k] = c.view()
+	}
+	return v
+}
+
+func taskError(typ, format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), typ)
+}
+
+// lookup finds a live task visible to the actor; another tenant's task is
+// reported exactly like a missing one.
+func (r *run) lookup(id string, a Actor) (*task, error) {
+	t, ok := r.tasks[id]
+	if !ok || a.Tenant != r.in.Tenant {
+		return nil, taskError(ErrTypeTaskNotFound, "task %s not found", id)
+	}
+	switch t.Status {
+	case TaskCompleted:
+		return nil, taskError(ErrTypeTaskConflict, "task %s is already completed", id)
+	case TaskCancelled:
+		return nil, taskError(ErrTypeTaskConflict, "task %s was cancelled", id)
+	}
+	return t, nil
+}
+
+func (r *run) validateClaim(_ workflow.Context, req TaskRequest) error {
+	t, err := r.lookup(req.TaskID, req.Actor)
+	if err != nil {
+		return err
+	}
+	if t.Status == TaskClaimed {
+		if t.Assignee == req.Actor.Subject {
+			return nil // claiming again is harmless
+		}
+		return taskError(ErrTypeTaskConflict, "task %s is already claimed by another clerk", t.ID)
+	}
+	if !req.Actor.HasRole(t.Role) {
+		return taskError(ErrTypeForbidden, "task %s needs role %q; you have %v", t.ID, t.Role, req.Actor.Roles)
+	}
+	if t.Approval && t.CompletedBy == req.Actor.Subject {
+		return taskError(ErrTypeFourEyes, "four-eyes rule: you completed the step under approval, so a different person must approve it")
+	}
+	return nil
+}
+
+func (r *run) claim(ctx workflow.Context, req TaskRequest) (TaskView, error) {
+	t := r.tasks[req.TaskID]
+	if t.Status == TaskClaimed && t.Assignee == req.Actor.Subject {
+		return t.TaskView, nil
+	}
+	t.Status, t.Assignee = TaskClaimed, req.Actor.Subject
+	seq := r.emitTask(ctx, events.KindTaskClaimed, t, req.Actor.Subject, false)
+	return t.TaskView, r.awaitPublished(ctx, seq)
+}
+
+func (r *run) validateRelease(_ workflow.Context, req TaskRequest) error {
+	t, err := r.lookup(req.TaskID, req.Actor)
+	if err != nil {
+		return err
+	}
+	if t.Status != TaskClaimed || t.Assignee != req.Actor.Subject {
+		return taskError(ErrTypeTaskConflict, "task %s is not claimed by you, so you cannot release it", t.ID)
+	}
+	return nil
+}
+
+func (r *run) release(ctx workflow.Context, req TaskRequest) (TaskView, error) {
+	t := r.tasks[req.TaskID]
+	t.Status, t.Assignee = TaskOpen, ""
+	seq := r.emitTask(ctx, events.KindTaskReleased, t, req.Actor.Subject, false)
+	return t.TaskView, r.awaitPublished(ctx, seq)
+}
+
+func (r *run) validateDelegate(_ workflow.Context, req DelegateRequest) error {
+	t, err := r.lookup(req.TaskID, req.Actor)
+	if err != nil {
+		return err
+	}
+	if (req.ToUser == "") == (req.ToRole == "") {
+		return taskError(ErrTypeTaskConflict, "delegate to exactly one of a user (toUser) or a role (toRole)")
+	}
+	mine := t.Status == TaskClaimed && t.Assignee == req.Actor.Subject
+	if !mine && !(t.Status == TaskOpen && req.Actor.HasRole(t.Role)) {
+		return taskError(ErrTypeTaskConflict, "task %s is claimed by someone else; only its assignee can delegate it", t.ID)
+	}
+	if t.Approval && req.ToUser == t.CompletedBy {
+		return taskError(ErrTypeFourEyes, "four-eyes rule: the approval cannot go to %s, who completed the step under approval", req.ToUser)
+	}
+	return nil
+}
+
+func (r *run) delegate(ctx workflow.Context, req DelegateRequest) (TaskView, error) {
+	t := r.tasks[req.TaskID]
+	if req.ToUser != "" {
+		t.Status, t.Assignee = TaskClaimed, req.ToUser
+	} else {
+		t.Status, t.Assignee, t.Role = TaskOpen, "", req.ToRole
+	}
+	seq := r.emitTask(ctx, events.KindTaskDelegated, t, req.Actor.Subject, false)
+	return t.TaskView, r.awaitPublished(ctx, seq)
+}
+
+func (r *run) validateComplete(_ workflow.Context, req CompleteRequest) error {
+	t, err := r.lookup(req.TaskID, req.Actor)
+	if err != nil {
+		return err
+	}
+	if t.Status != TaskClaimed || t.Assignee != req.Actor.Subject {
+		return taskError(ErrTypeTaskConflict, "task %s must be claimed by you before you complete it", t.ID)
+	}
+	if t.Approval && t.CompletedBy == req.Actor.Subject {
+		return taskError(ErrTypeFourEyes, "four-eyes rule: you completed the step under approval, so a different person must approve it")
+	}
+	key := r.in.Definition.Hash + "/form/" + t.formKey
+	if t.Approval {
+		key = "approval"
+	}
+	schema, err := jsonvalidate.Cached(key, t.form)
+	if err != nil {
+		return taskError(ErrTypeInvalidFormData, "the form schema of task %s does not compile: %v", t.ID, err)
+	}
+	if len(req.Data) == 0 {
+		req.Data = json.RawMessage(`{}`)
+	}
+	if err := schema.Validate(req.Data); err != nil {
+		return temporal.NewApplicationError("form data is invalid: "+err.Error(), ErrTypeInvalidFormData, err)
+	}
+	return nil
+}
+
+func (r *run) complete(ctx workflow.Context, req CompleteRequest) (TaskView, error) {
+	t := r.tasks[req.TaskID]
+	if len(req.Data) == 0 {
+		req.Data = json.RawMessage(`{}`)
+	}
+	t.data = req.Data
+	t.Status = TaskCompleted
+	if !t.Approval {
+		t.CompletedBy = req.Actor.Subject
+	}
+	seq := r.emitTask(ctx, events.KindTaskCompleted, t, req.Actor.Subject, true)
+	return t.TaskView, r.awaitPublished(ctx, seq)
+}
+
+func (r *run) validateRetry(_ workflow.Context, req RetryRequest) error {
+	if req.Actor.Tenant != r.in.Tenant {
+		return taskError(ErrTypeTaskNotFound, "no incident at step %s", req.Step)
+	}
+	if _, ok := r.Incidents[req.Step]; !ok {
+		return taskError(ErrTypeTaskConflict, "step %s has no open incident", req.Step)
+	}
+	return nil
+}
+
+func (r *run) retryIncident(ctx workflow.Context, req RetryRequest) error {
+	r.retry[req.Step] = true
+	return nil
+}
+
+// until is the time left until d's deadline passes.
+func (d *activitiesDeadline) until(ctx workflow.Context) time.Duration {
+	left := d.FiresAt.Sub(workflow.Now(ctx))
+	if left < time.Millisecond {
+		return time.Millisecond // already passed: fire at once
+	}
+	return left
+}

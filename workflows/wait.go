@@ -1,0 +1,146 @@
+package workflows
+
+import (
+	"strconv"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/events"
+)
+
+// receiveApplicantEvents buffers the applicant's events. An event that
+// arrives before the procedure waits for it is kept until a wait step takes
+// it; a redelivered event (same id) is ignored.
+func (r *run) receiveApplicantEvents(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalApplicantEvent)
+	for {
+		var e ApplicantEvent
+		if !ch.Receive(ctx, &e) {
+			return
+		}
+		r.accept(e)
+	}
+}
+
+func (r *run) accept(e ApplicantEvent) {
+	if e.ID != "" {
+		if r.SeenEvents[e.ID] {
+			return
+		}
+		r.SeenEvents[e.ID] = true
+	}
+	r.Pending = append(r.Pending, e)
+}
+
+// drainSignals takes signals still buffered in the channel before the run
+// continues as new, so none is lost.
+func (r *run) drainSignals(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalApplicantEvent)
+	for {
+		var e ApplicantEvent
+		if !ch.ReceiveAsync(&e) {
+			return
+		}
+		r.accept(e)
+	}
+}
+
+func (r *run) pendingIndex(typ string) int {
+	for i, e := range r.Pending {
+		if e.Type == typ {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *run) eventDef(id string) definitions.Event {
+	for _, e := range r.def.Events {
+		if e.ID == id {
+			return e
+		}
+	}
+	return definitions.Event{ID: id, Type: id}
+}
+
+// runWait waits for an external event until its deadline. While it waits,
+// the clocks it names are paused and the applicant sees what is asked of
+// them; on expiry the flow takes the onExpiry path.
+func (r *run) runWait(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
+	ev := r.eventDef(step.Event)
+	var dl *activitiesDeadline
+	if step.Deadline != "" {
+		d, err := r.deadline(ctx, today(ctx), step.Deadline, 0)
+		if err != nil {
+			return "", err
+		}
+		dl = &d
+	}
+	reqID := path + "#" + strconv.Itoa(r.Visits[path])
+	title := step.Title
+	if title.De == "" {
+		title = ev.Title
+	}
+	if step.Request.De != "" {
+		r.emit(ctx, events.KindRequestOpened, path, func(e *events.ProcedureEvent) {
+			e.Request = &events.RequestInfo{ID: reqID, Text: text(step.Request), Due: dl.end(), State: "open"}
+		})
+	}
+	if dl != nil {
+		r.emit(ctx, events.KindDeadline, path, func(e *events.ProcedureEvent) {
+			e.Deadline = &events.DeadlineInfo{ID: reqID, Title: text(title), State: "running", Due: dl.End, Public: true}
+		})
+	}
+	r.pauseClocks(ctx, step.PauseClocks)
+
+	arrived := func() bool { return r.pendingIndex(ev.Type) >= 0 }
+	ok := true
+	var err error
+	if dl != nil {
+		ok, err = workflow.AwaitWithTimeout(ctx, dl.until(ctx), arrived)
+	} else {
+		err = workflow.Await(ctx, arrived)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := r.resumeClocks(ctx, step.PauseClocks); err != nil {
+		return "", err
+	}
+	state := "fulfilled"
+	next := step.Next
+	if !ok {
+		state, next = "expired", step.OnExpiry
+	} else {
+		i := r.pendingIndex(ev.Type)
+		e := r.Pending[i]
+		r.Pending = append(r.Pending[:i:i], r.Pending[i+1:]...)
+		if step.Output != "" {
+			vars[step.Output] = decodeJSON(e.Data)
+		}
+		r.emit(ctx, events.KindTimeline, path, func(pe *events.ProcedureEvent) {
+			pe.Actor = "applicant"
+			t := ev.Title
+			if t.De == "" {
+				t = definitions.Text{De: "Nachricht des Antragstellers eingegangen", En: "Message from the applicant received"}
+			}
+			pe.Timeline = &events.TimelineEntry{Text: text(t)}
+		})
+	}
+	if step.Request.De != "" {
+		r.emit(ctx, events.KindRequestClosed, path, func(e *events.ProcedureEvent) {
+			e.Request = &events.RequestInfo{ID: reqID, Text: text(step.Request), Due: dl.end(), State: state}
+		})
+	}
+	if dl != nil {
+		dstate := "met"
+		if !ok {
+			dstate = "expired"
+		}
+		r.emit(ctx, events.KindDeadline, path, func(e *events.ProcedureEvent) {
+			e.Deadline = &events.DeadlineInfo{ID: reqID, Title: text(title), State: dstate, Due: dl.End, Public: true}
+		})
+	}
+	return next, nil
+}
