@@ -14,14 +14,10 @@ import (
 	"github.com/amtsweg/amtsweg/events"
 )
 
-// branchResult is what a branch leaves for the steps after it.
+// branchResult is what a branch leaves for the steps after it: its outcome.
+// (Outputs written inside a branch stay in the branch's scope.)
 type branchResult struct {
 	outcome string
-	data    map[string]any
-}
-
-func (b branchResult) value() map[string]any {
-	return map[string]any{"outcome": b.outcome, "data": b.data}
 }
 
 // runBranch runs a nested flow in its own variable scope. A branch deadline
@@ -57,36 +53,26 @@ func (r *run) runBranch(ctx workflow.Context, b *definitions.Branch, prefix stri
 				De: fmt.Sprintf("Frist für %s abgelaufen: %s", b.Title.De, b.OnExpiry),
 				En: fmt.Sprintf("Deadline for %s passed: %s", b.Title.In("en"), b.OnExpiry)}}
 		})
-		return branchResult{outcome: b.OnExpiry, data: branchData(b, vars)}, nil
+		return branchResult{outcome: b.OnExpiry}, nil
 	}
 	if err != nil {
 		return branchResult{}, err
 	}
-	return branchResult{outcome: outcome, data: branchData(b, vars)}, nil
-}
-
-// branchData collects the outputs the branch's steps wrote.
-func branchData(b *definitions.Branch, vars map[string]any) map[string]any {
-	data := map[string]any{}
-	for _, s := range b.Steps {
-		if s.Output != "" {
-			if v, ok := vars[s.Output]; ok {
-				data[s.Output] = v
-			}
-		}
-	}
-	return data
+	return branchResult{outcome: outcome}, nil
 }
 
 // runParallel runs every branch at once and waits for all of them. The
-// step's output (or its id) holds {branch: {outcome, data}}.
+// step's output (or its id) maps each branch id to its outcome, the type the
+// expression checker declares: map(string, string).
 func (r *run) runParallel(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
 	results := make([]branchResult, len(step.Branches))
 	errs := make([]error, len(step.Branches))
+	scopes := make([]map[string]any, len(step.Branches))
 	pending := len(step.Branches)
 	for i := range step.Branches {
 		b := &step.Branches[i]
 		scope := maps.Clone(vars)
+		scopes[i] = scope
 		workflow.Go(ctx, func(c workflow.Context) {
 			results[i], errs[i] = r.runBranch(c, b, path+"/"+b.ID, scope)
 			pending--
@@ -100,14 +86,24 @@ func (r *run) runParallel(ctx workflow.Context, step *definitions.Step, path str
 		if errs[i] != nil {
 			return "", errs[i]
 		}
-		out[b.ID] = results[i].value()
+		out[b.ID] = results[i].outcome
+		// A parallel branch's outputs are visible after the step (each
+		// branch writes its own names); a for-each body's are not.
+		for _, bs := range b.Steps {
+			if v, ok := scopes[i][bs.Output]; ok && bs.Output != "" {
+				vars[bs.Output] = v
+			}
+		}
 	}
-	vars[outputName(step)] = out
+	if step.Output != "" {
+		vars[step.Output] = out
+	}
 	return step.Next, nil
 }
 
 // runForEach runs the body once per item of the list, all at once. The
-// step's output (or its id) holds a list of {item, outcome, data}.
+// step's output (or its id) lists the outcomes in item order:
+// list(string).
 func (r *run) runForEach(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
 	v, err := evalAny(step.Items, vars)
 	if err != nil {
@@ -137,11 +133,11 @@ func (r *run) runForEach(ctx workflow.Context, step *definitions.Step, path stri
 		if errs[i] != nil {
 			return "", errs[i]
 		}
-		res := results[i].value()
-		res["item"] = items[i]
-		out[i] = res
+		out[i] = results[i].outcome
 	}
-	vars[outputName(step)] = out
+	if step.Output != "" {
+		vars[step.Output] = out
+	}
 	return step.Next, nil
 }
 
@@ -184,6 +180,6 @@ func (r *run) runSubProcedure(ctx workflow.Context, step *definitions.Step, path
 	if err != nil {
 		return "", fmt.Errorf("step %s: sub-procedure %s: %w", path, childRef, err)
 	}
-	vars[outputName(step)] = map[string]any{"outcome": res.Outcome, "reference": childRef}
+	vars[outputName(step)] = res.Outcome
 	return step.Next, nil
 }

@@ -79,7 +79,7 @@ func permit() *definitions.Procedure {
 		APIVersion: definitions.APIVersion, Kind: definitions.Kind,
 		Key: "permit", Version: "1.0.0", Title: tx("Genehmigung"), ValidFrom: "2026-01-01", Calendar: "DE-TH",
 		ApplicationSchema: json.RawMessage(`{"type":"object"}`),
-		Roles:             []definitions.Role{{ID: "sachbearbeitung"}, {ID: "teamleitung"}, {ID: "feuerwehr"}},
+		Roles:             []definitions.Role{{ID: "sachbearbeitung", Title: tx("Sachbearbeitung")}, {ID: "teamleitung", Title: tx("Teamleitung")}, {ID: "feuerwehr", Title: tx("Brandschutz")}},
 		Forms: []definitions.Form{{ID: "check", Schema: json.RawMessage(`{"type":"object","required":["complete"],
 			"properties":{"complete":{"type":"boolean"}},"additionalProperties":false}`)},
 			{ID: "statement", Schema: json.RawMessage(`{"type":"object","required":["consent"],"properties":{"consent":{"type":"boolean"}}}`)}},
@@ -91,17 +91,19 @@ func permit() *definitions.Procedure {
 			{ID: "number", Type: definitions.StepService, Milestone: "received", Activity: "amtsweg.case-number", Output: "caseFile", Next: "check"},
 			{ID: "check", Type: definitions.StepTask, Milestone: "review", Title: tx("Vollständigkeit prüfen"), Role: "sachbearbeitung",
 				Form: "check", Due: "P2W", Overdue: &definitions.Overdue{EscalateTo: "teamleitung"},
-				FourEyes: &definitions.FourEyes{Role: "teamleitung"}, Output: "check", Next: "complete?"},
-			{ID: "complete?", Type: definitions.StepDecision, Conditions: []definitions.Condition{{When: "check.complete", Next: "hearing"}}, Default: "docs"},
+				FourEyes: &definitions.FourEyes{Role: "teamleitung"}, Output: "check", Next: "completeness"},
+			{ID: "completeness", Type: definitions.StepDecision, Conditions: []definitions.Condition{{When: "check.complete", Next: "hearing"}}, Default: "docs"},
 			{ID: "docs", Type: definitions.StepWait, Event: "docs", Deadline: "P1M", OnExpiry: "withdrawn", PauseClocks: []string{"decision"},
 				Request: tx("Bitte reichen Sie die fehlenden Unterlagen ein"), Output: "docs", Next: "check"},
-			{ID: "hearing", Type: definitions.StepParallel, Next: "approved", Branches: []definitions.Branch{{
+			{ID: "hearing", Type: definitions.StepParallel, Output: "hearing", Next: "consented", Branches: []definitions.Branch{{
 				ID: "fire", Title: tx("Brandschutz"), Deadline: "P1M", OnExpiry: "deemed-consent", Start: "statement",
 				Steps: []definitions.Step{
 					{ID: "statement", Type: definitions.StepTask, Title: tx("Stellungnahme"), Role: "feuerwehr", Form: "statement", Output: "statement", Next: "given"},
 					{ID: "given", Type: definitions.StepEnd, Outcome: "consent"},
 				}}}},
+			{ID: "consented", Type: definitions.StepDecision, Conditions: []definitions.Condition{{When: "hearing.fire == 'refused'", Next: "rejected"}}, Default: "approved"},
 			{ID: "approved", Type: definitions.StepEnd, Milestone: "done", Outcome: "approved", Title: tx("Genehmigt")},
+			{ID: "rejected", Type: definitions.StepEnd, Milestone: "done", Outcome: "rejected", Title: tx("Abgelehnt")},
 			{ID: "withdrawn", Type: definitions.StepEnd, Milestone: "done", Outcome: "withdrawn", Title: tx("Zurückgenommen")},
 		},
 	}
@@ -122,6 +124,15 @@ type result struct {
 
 func newHarness(t *testing.T, p *definitions.Procedure) *harness {
 	t.Helper()
+	// The procedure must pass the same checks as a deployed one, so that
+	// what the interpreter binds is what the expression checker assumes.
+	catalog := definitions.Activities{"amtsweg.case-number": {
+		Input:  json.RawMessage(`{"type":"object","properties":{"prefix":{"type":"string"}},"additionalProperties":false}`),
+		Output: json.RawMessage(`{"type":"object","properties":{"caseNumber":{"type":"string"}}}`),
+	}}
+	if errs := definitions.Validate(p, definitions.ValidateOptions{Activities: catalog}); len(errs) > 0 {
+		t.Fatalf("test procedure is invalid: %v", errs)
+	}
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := s.NewTestWorkflowEnvironment()

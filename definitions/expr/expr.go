@@ -15,11 +15,18 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// baseOptions are the language options shared by evaluation and checking.
+// baseOptions are the language options of evaluation; Check compiles
+// with them too, to prove that Eval will accept the expression.
 func baseOptions() []cel.EnvOption {
+	return append(checkOptions(), cel.HomogeneousAggregateLiterals())
+}
+
+// checkOptions are the options of the typed check environment: the
+// runtime's without the homogeneous aggregate literal rule, which with
+// typed variables would reject literals that Eval accepts.
+func checkOptions() []cel.EnvOption {
 	return []cel.EnvOption{
 		cel.CrossTypeNumericComparisons(true),
-		cel.HomogeneousAggregateLiterals(),
 		cel.DefaultUTCTimeZone(true),
 		// Field names that are not identifiers (JSON keys with '-') are
 		// selected with backticks: application.`plot-number`.

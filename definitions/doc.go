@@ -1,0 +1,17 @@
+// Package definitions is the Amtsweg procedure definition language: the
+// model (Procedure and its steps), the YAML parser, the validator and the
+// content hash.
+//
+// A process designer writes a procedure as a YAML file. Parse checks it
+// against the published JSON Schema (package definitions/schema) and
+// decodes it; Validate checks its integrity (references, flow, expressions,
+// plugin activities); Load does both. Every problem is an Error that names
+// file, line, column and field path and says what to fix; all problems of a
+// file come together as an ErrorList.
+//
+// Expressions (decision conditions, input mappings, for-each lists) are CEL
+// and are type-checked by package definitions/expr against the
+// application schema and the outputs of steps; package definitions/diagram
+// draws a definition as Mermaid text or SVG. The bundled procedures live in
+// package definitions/procedures.
+package definitions

@@ -1,0 +1,244 @@
+package definitions
+
+import "encoding/json"
+
+// APIVersion is the only definition language version this build reads.
+const APIVersion = "amtsweg.de/v1"
+
+// Kind is the document kind of a procedure definition.
+const Kind = "Procedure"
+
+// Procedure is a procedure definition: one versioned, immutable description
+// of an administrative procedure that ProcedureWorkflow interprets.
+//
+// The YAML document maps one to one onto this struct (field names are the
+// YAML keys). Definitions are authored in YAML, validated against the
+// published JSON Schema (schema/procedure.schema.json) and then checked for
+// integrity by Validate.
+type Procedure struct {
+	APIVersion string `yaml:"apiVersion" json:"apiVersion"`
+	Kind       string `yaml:"kind" json:"kind"`
+
+	// Key identifies the procedure across versions, e.g. "bauantrag".
+	Key string `yaml:"key" json:"key"`
+	// Version is a semantic version ("1.2.0").
+	Version string `yaml:"version" json:"version"`
+	// Title is the procedure's name in German and English.
+	Title Text `yaml:"title" json:"title"`
+	// LegalBasis cites the law the procedure follows, e.g. "§§ 60-72 ThürBO".
+	LegalBasis string `yaml:"legalBasis,omitempty" json:"legalBasis,omitempty"`
+	// ValidFrom is the first day (YYYY-MM-DD) on which new applications take
+	// this version.
+	ValidFrom string `yaml:"validFrom" json:"validFrom"`
+	// Calendar is the legal holiday calendar deadlines are computed on,
+	// e.g. "DE-TH" for Thuringia.
+	Calendar string `yaml:"calendar" json:"calendar"`
+
+	// ApplicationSchema is the JSON Schema the intake payload must satisfy.
+	ApplicationSchema JSONSchema `yaml:"applicationSchema" json:"applicationSchema"`
+
+	// Roles lists the candidate groups human tasks may be assigned to.
+	Roles []Role `yaml:"roles,omitempty" json:"roles,omitempty"`
+	// Forms are the JSON Schemas of task forms, referenced by id.
+	Forms []Form `yaml:"forms,omitempty" json:"forms,omitempty"`
+	// Events are the external events (e.g. from the citizen via the portal)
+	// a wait step can wait for.
+	Events []Event `yaml:"events,omitempty" json:"events,omitempty"`
+	// Milestones are the public statuses a citizen sees, in order.
+	Milestones []Milestone `yaml:"milestones" json:"milestones"`
+	// Clocks are the procedure's legal deadline clocks (e.g. the 3-month
+	// decision period), started by a step and paused by waits.
+	Clocks []Clock `yaml:"clocks,omitempty" json:"clocks,omitempty"`
+
+	// Start is the id of the first step.
+	Start string `yaml:"start" json:"start"`
+	// Steps is the procedure's flow.
+	Steps []Step `yaml:"steps" json:"steps"`
+
+	// src remembers where Parse found each field, so Validate can name the
+	// file, line and column of a problem. Nil for definitions built in code.
+	src *source
+}
+
+// Text is a plain-language text in German (required) and English.
+type Text struct {
+	De string `yaml:"de" json:"de"`
+	En string `yaml:"en,omitempty" json:"en,omitempty"`
+}
+
+// In returns the text in lang ("de" or "en"), falling back to German.
+func (t Text) In(lang string) string {
+	if lang == "en" && t.En != "" {
+		return t.En
+	}
+	return t.De
+}
+
+// JSONSchema is a JSON Schema document kept as raw JSON.
+type JSONSchema = json.RawMessage
+
+// Role is a candidate group for human tasks (e.g. "sachbearbeitung").
+type Role struct {
+	ID    string `yaml:"id" json:"id"`
+	Title Text   `yaml:"title" json:"title"`
+}
+
+// Form is a task form: the JSON Schema its data must satisfy.
+type Form struct {
+	ID     string     `yaml:"id" json:"id"`
+	Title  Text       `yaml:"title,omitempty" json:"title,omitempty"`
+	Schema JSONSchema `yaml:"schema" json:"schema"`
+}
+
+// Event is an external event a wait step can receive, e.g.
+// "documents-submitted" sent by the portal when the citizen uploads.
+type Event struct {
+	ID string `yaml:"id" json:"id"`
+	// Type is the CloudEvents type that carries it, e.g.
+	// "de.amtsweg.applicant.documents-submitted.v1".
+	Type   string     `yaml:"type" json:"type"`
+	Title  Text       `yaml:"title,omitempty" json:"title,omitempty"`
+	Schema JSONSchema `yaml:"schema,omitempty" json:"schema,omitempty"`
+}
+
+// Milestone is a public status of the application.
+type Milestone struct {
+	ID          string `yaml:"id" json:"id"`
+	Title       Text   `yaml:"title" json:"title"`
+	Description Text   `yaml:"description,omitempty" json:"description,omitempty"`
+}
+
+// Clock is a legal deadline running over several steps, e.g. the decision
+// period of three months from completeness. It starts when the step named in
+// StartAt is entered, pauses while a wait step that names it in PauseClocks
+// waits on the applicant (Fristhemmung), and stops when StopAt is entered or
+// the procedure ends.
+type Clock struct {
+	ID      string `yaml:"id" json:"id"`
+	Title   Text   `yaml:"title" json:"title"`
+	Period  string `yaml:"period" json:"period"`
+	StartAt string `yaml:"startAt" json:"startAt"`
+	StopAt  string `yaml:"stopAt,omitempty" json:"stopAt,omitempty"`
+}
+
+// StepType names the kind of a step.
+type StepType string
+
+// The step types of the language.
+const (
+	StepService      StepType = "service"
+	StepTask         StepType = "task"
+	StepWait         StepType = "wait"
+	StepDecision     StepType = "decision"
+	StepParallel     StepType = "parallel"
+	StepForEach      StepType = "foreach"
+	StepSubProcedure StepType = "subprocedure"
+	StepEnd          StepType = "end"
+)
+
+// Step is one node of the procedure's flow. Which fields apply depends on
+// Type; Validate rejects fields that do not belong to the type.
+type Step struct {
+	ID    string   `yaml:"id" json:"id"`
+	Type  StepType `yaml:"type" json:"type"`
+	Title Text     `yaml:"title,omitempty" json:"title,omitempty"`
+	// Milestone, when set, moves the application into this public milestone
+	// as the step is entered.
+	Milestone string `yaml:"milestone,omitempty" json:"milestone,omitempty"`
+	// Timeline is the public timeline entry written when the step is
+	// entered; empty means none.
+	Timeline Text `yaml:"timeline,omitempty" json:"timeline,omitempty"`
+	// Next is the step that follows (all types but decision and end).
+	Next string `yaml:"next,omitempty" json:"next,omitempty"`
+
+	// service
+	Activity string            `yaml:"activity,omitempty" json:"activity,omitempty"` // "<plugin>.<activity>"
+	Input    map[string]string `yaml:"input,omitempty" json:"input,omitempty"`       // field -> CEL expression
+	Output   string            `yaml:"output,omitempty" json:"output,omitempty"`     // variable the result is stored in
+	Retry    *RetryPolicy      `yaml:"retry,omitempty" json:"retry,omitempty"`
+	Timeout  string            `yaml:"timeout,omitempty" json:"timeout,omitempty"` // Go duration, e.g. "30s"
+	OnError  string            `yaml:"onError,omitempty" json:"onError,omitempty"` // step taken on a final error; empty: incident
+
+	// task
+	Role     string    `yaml:"role,omitempty" json:"role,omitempty"`
+	Form     string    `yaml:"form,omitempty" json:"form,omitempty"`
+	Due      string    `yaml:"due,omitempty" json:"due,omitempty"` // legal period, e.g. "P2W"
+	Overdue  *Overdue  `yaml:"overdue,omitempty" json:"overdue,omitempty"`
+	FourEyes *FourEyes `yaml:"fourEyes,omitempty" json:"fourEyes,omitempty"`
+
+	// wait
+	Event       string   `yaml:"event,omitempty" json:"event,omitempty"`
+	Deadline    string   `yaml:"deadline,omitempty" json:"deadline,omitempty"` // legal period
+	OnExpiry    string   `yaml:"onExpiry,omitempty" json:"onExpiry,omitempty"` // step taken when the deadline passes
+	PauseClocks []string `yaml:"pauseClocks,omitempty" json:"pauseClocks,omitempty"`
+	Request     Text     `yaml:"request,omitempty" json:"request,omitempty"` // what the applicant is asked for
+
+	// decision
+	Conditions []Condition `yaml:"conditions,omitempty" json:"conditions,omitempty"`
+	Default    string      `yaml:"default,omitempty" json:"default,omitempty"`
+
+	// parallel
+	Branches []Branch `yaml:"branches,omitempty" json:"branches,omitempty"`
+
+	// foreach
+	Items string  `yaml:"items,omitempty" json:"items,omitempty"` // CEL expression yielding a list
+	As    string  `yaml:"as,omitempty" json:"as,omitempty"`       // variable name of the current item
+	Body  *Branch `yaml:"body,omitempty" json:"body,omitempty"`
+
+	// subprocedure
+	Procedure string `yaml:"procedure,omitempty" json:"procedure,omitempty"` // key of the called definition
+
+	// end
+	Outcome string `yaml:"outcome,omitempty" json:"outcome,omitempty"`
+}
+
+// RetryPolicy bounds the retries of a service step.
+type RetryPolicy struct {
+	MaxAttempts        int     `yaml:"maxAttempts,omitempty" json:"maxAttempts,omitempty"`
+	InitialInterval    string  `yaml:"initialInterval,omitempty" json:"initialInterval,omitempty"`
+	MaximumInterval    string  `yaml:"maximumInterval,omitempty" json:"maximumInterval,omitempty"`
+	BackoffCoefficient float64 `yaml:"backoffCoefficient,omitempty" json:"backoffCoefficient,omitempty"`
+}
+
+// Overdue says what happens when a task's due date passes.
+type Overdue struct {
+	// EscalateTo reassigns the task to this role (e.g. "teamleitung").
+	EscalateTo string `yaml:"escalateTo,omitempty" json:"escalateTo,omitempty"`
+	// Notify sends a notification through the notify plugin when set.
+	Notify bool `yaml:"notify,omitempty" json:"notify,omitempty"`
+}
+
+// FourEyes requires a second, different person to approve a completed task.
+type FourEyes struct {
+	// Role that approves; the approver must differ from the completer.
+	Role  string `yaml:"role" json:"role"`
+	Title Text   `yaml:"title,omitempty" json:"title,omitempty"`
+}
+
+// Condition is one branch of a decision: when the CEL expression holds, the
+// flow continues at Next. Conditions are tried in order.
+type Condition struct {
+	When string `yaml:"when" json:"when"`
+	Next string `yaml:"next" json:"next"`
+}
+
+// Branch is a nested flow: a parallel branch or a for-each body. It ends at
+// an end step whose outcome becomes the branch's outcome.
+type Branch struct {
+	ID    string `yaml:"id" json:"id"`
+	Title Text   `yaml:"title,omitempty" json:"title,omitempty"`
+	// Deadline, a legal period, bounds the whole branch; on expiry the branch
+	// ends with OnExpiry as its outcome (e.g. "deemed-consent").
+	Deadline string `yaml:"deadline,omitempty" json:"deadline,omitempty"`
+	OnExpiry string `yaml:"onExpiry,omitempty" json:"onExpiry,omitempty"`
+	Start    string `yaml:"start" json:"start"`
+	Steps    []Step `yaml:"steps" json:"steps"`
+}
+
+// Ref pins a running instance to one exact deployed definition: the key,
+// the version and the content hash.
+type Ref struct {
+	Key     string `json:"key"`
+	Version string `json:"version"`
+	Hash    string `json:"hash"`
+}

@@ -1,0 +1,89 @@
+package procedures
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/amtsweg/amtsweg/definitions"
+)
+
+// builtins describes the activities of the built-in plugin "amtsweg" that
+// bundled procedures may call.
+var builtins = definitions.Activities{
+	"amtsweg.case-number": {
+		Input:  json.RawMessage(`{"type":"object","properties":{"prefix":{"type":"string"}},"additionalProperties":false}`),
+		Output: json.RawMessage(`{"type":"object","required":["caseNumber"],"properties":{"caseNumber":{"type":"string"}},"additionalProperties":false}`),
+	},
+}
+
+func TestBundledProceduresAreValid(t *testing.T) {
+	ps, err := Load(definitions.ValidateOptions{Activities: builtins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != len(Files()) || !slices.Contains(Files(), "gewerbeanmeldung.yaml") {
+		t.Fatalf("loaded %d of %v", len(ps), Files())
+	}
+	keys := map[string]bool{}
+	for _, p := range ps {
+		if keys[p.Key] {
+			t.Errorf("two bundled procedures have key %q", p.Key)
+		}
+		keys[p.Key] = true
+		for _, st := range p.Steps {
+			if st.Type == definitions.StepService {
+				if _, _, ok := builtins.Lookup(st.Activity); !ok {
+					t.Errorf("%s: step %s calls %s; bundled procedures may only call built-in activities", p.Key, st.ID, st.Activity)
+				}
+			}
+		}
+	}
+	if _, err := All(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGewerbeanmeldung checks the business registration's shape: the
+// constructs the issue asks for are there.
+func TestGewerbeanmeldung(t *testing.T) {
+	src, err := FS.ReadFile("gewerbeanmeldung.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := definitions.Load("gewerbeanmeldung.yaml", src, definitions.ValidateOptions{Activities: builtins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]definitions.Step{}
+	for _, st := range p.Steps {
+		byID[st.ID] = st
+	}
+	check := byID["vollstaendigkeit"]
+	if check.Type != definitions.StepTask || check.Role != "gewerbeamt" || check.Due == "" {
+		t.Errorf("completeness check: %+v", check)
+	}
+	wait := byID["unterlagen-anfordern"]
+	if wait.Type != definitions.StepWait || wait.Deadline != "P2W" || byID[wait.OnExpiry].Outcome != "withdrawn" || len(wait.PauseClocks) == 0 {
+		t.Errorf("wait for documents: %+v", wait)
+	}
+	if byID["mitteilungen"].Type != definitions.StepParallel || len(byID["mitteilungen"].Branches) < 2 {
+		t.Errorf("notifications: %+v", byID["mitteilungen"])
+	}
+	outcomes := map[string]bool{}
+	for _, st := range p.Steps {
+		if st.Type == definitions.StepEnd {
+			outcomes[st.Outcome] = true
+		}
+	}
+	for _, o := range []string{"registered", "rejected", "withdrawn"} {
+		if !outcomes[o] {
+			t.Errorf("no end with outcome %q", o)
+		}
+	}
+	for _, m := range p.Milestones {
+		if m.Title.De == "" || m.Title.En == "" {
+			t.Errorf("milestone %s lacks a German or English title", m.ID)
+		}
+	}
+}
