@@ -6,6 +6,7 @@ package procworker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"go.temporal.io/sdk/activity"
@@ -21,7 +22,7 @@ import (
 // PluginDispatcher executes plugin activities by their registered name. The
 // plugin host implements it.
 type PluginDispatcher interface {
-	DynamicActivity(ctx context.Context, args converter.EncodedValues) (any, error)
+	DynamicActivity(ctx context.Context, args converter.EncodedValues) (json.RawMessage, error)
 }
 
 // Options configures the worker.

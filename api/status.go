@@ -1,0 +1,203 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/store"
+)
+
+// StatusResponse is the body of GET /api/v1/status/{reference}. Texts are
+// in Language.
+type StatusResponse struct {
+	Reference string             `json:"reference"`
+	Language  string             `json:"language"`
+	Procedure ProcedureInfo      `json:"procedure"`
+	Milestone *MilestoneResponse `json:"milestone"`
+	// Milestones are all public milestones in order, for a progress bar.
+	Milestones   []MilestoneStep   `json:"milestones"`
+	ReceivedAt   time.Time         `json:"receivedAt"`
+	Timeline     []TimelineItem    `json:"timeline"`
+	NextDeadline *DeadlineResponse `json:"nextDeadline"`
+	OpenRequests []RequestResponse `json:"openRequests"`
+	Outcome      *OutcomeResponse  `json:"outcome"`
+	// Status is "running" or "completed". (An incident, a technical
+	// problem operators handle, shows as "running".)
+	Status string `json:"status"`
+}
+
+// ProcedureInfo names the procedure and its version.
+type ProcedureInfo struct {
+	Key     string `json:"key"`
+	Version string `json:"version"`
+	Title   string `json:"title"`
+}
+
+// MilestoneResponse is the current milestone.
+type MilestoneResponse struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// MilestoneStep is one step of the progress bar.
+type MilestoneStep struct {
+	ID      string `json:"id"`
+	Title   string `json:"title"`
+	Reached bool   `json:"reached"`
+	Current bool   `json:"current"`
+}
+
+// TimelineItem is a public timeline entry.
+type TimelineItem struct {
+	Time time.Time `json:"time"`
+	Text string    `json:"text"`
+}
+
+// DeadlineResponse is the next deadline (date YYYY-MM-DD).
+type DeadlineResponse struct {
+	Date  string `json:"date"`
+	Title string `json:"title"`
+}
+
+// RequestResponse is something the applicant is asked for.
+type RequestResponse struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+	Due  string `json:"due,omitempty"`
+}
+
+// OutcomeResponse is how the procedure ended.
+type OutcomeResponse struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+var (
+	languages = []language.Tag{language.German, language.English}
+	matcher   = language.NewMatcher(languages)
+)
+
+// requestLanguage is "de" or "en": the lang query parameter, else the best
+// match of Accept-Language, else German.
+func requestLanguage(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "de" || l == "en" {
+		return l
+	}
+	_, i := language.MatchStrings(matcher, r.Header.Get("Accept-Language"))
+	base, _ := languages[i].Base()
+	return base.String()
+}
+
+func text(t events.LocalText, lang string) string {
+	if lang == "en" && t.En != "" {
+		return t.En
+	}
+	return t.De
+}
+
+const (
+	notFoundMsg  = "no application with this reference and access code"
+	notFoundHint = "check the reference and the access code in your confirmation of receipt; both are case-insensitive"
+)
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Accept-Language")
+	ref := r.PathValue("reference")
+	client := s.cfg.ClientAddress(r)
+	now := time.Now()
+	if wait := max(s.byRef.retryAfter(ref, now), s.byClient.retryAfter(client, now)); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "too many failed attempts",
+			"wait "+wait.Round(time.Second).String()+" before trying again, and check the reference and access code")
+		return
+	}
+	code := r.Header.Get("X-Access-Code")
+	if code == "" {
+		writeError(w, http.StatusBadRequest, "access code missing",
+			"send the access code from your confirmation of receipt in the X-Access-Code header")
+		return
+	}
+	sum := sha256.Sum256([]byte(events.CanonicalAccessCode(code)))
+
+	var st store.Status
+	var err error
+	if events.ValidateReference(ref) == nil {
+		st, err = s.cfg.Store.ApplicationStatus(r.Context(), ref)
+	} else {
+		err = store.ErrNotFound
+	}
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("status lookup failed", "reference", ref, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "status temporarily unavailable", "try again in a few minutes")
+		return
+	}
+	stored := s.dummyHash
+	if known {
+		stored = st.AccessCodeSHA256
+	}
+	// Compare always, so an unknown reference costs what a wrong code does.
+	match := subtle.ConstantTimeCompare(sum[:], stored) == 1
+	if !known || !match {
+		s.byRef.fail(ref, now)
+		s.byClient.fail(client, now)
+		writeError(w, http.StatusNotFound, notFoundMsg, notFoundHint)
+		return
+	}
+	lang := requestLanguage(r)
+	w.Header().Set("Content-Language", lang)
+	writeJSON(w, http.StatusOK, statusResponse(&st, lang))
+}
+
+func statusResponse(st *store.Status, lang string) StatusResponse {
+	out := StatusResponse{
+		Reference:    st.Reference,
+		Language:     lang,
+		Procedure:    ProcedureInfo{Key: st.Procedure, Version: st.Version, Title: text(st.Title, lang)},
+		ReceivedAt:   st.ReceivedAt,
+		Milestones:   make([]MilestoneStep, 0, len(st.Milestones)),
+		Timeline:     make([]TimelineItem, 0, len(st.Timeline)),
+		OpenRequests: make([]RequestResponse, 0, len(st.OpenRequests)),
+		Status:       "running",
+	}
+	if st.State == "completed" {
+		out.Status = "completed"
+	}
+	current := -1
+	if st.Milestone != nil {
+		out.Milestone = &MilestoneResponse{ID: st.Milestone.ID, Title: text(st.Milestone.Title, lang),
+			Description: text(st.Milestone.Description, lang)}
+		for i, m := range st.Milestones {
+			if m.ID == st.Milestone.ID {
+				current = i
+			}
+		}
+	}
+	for i, m := range st.Milestones {
+		out.Milestones = append(out.Milestones, MilestoneStep{ID: m.ID, Title: text(m.Title, lang),
+			Reached: i <= current, Current: i == current})
+	}
+	for _, e := range st.Timeline {
+		out.Timeline = append(out.Timeline, TimelineItem{Time: e.Time, Text: text(e.Text, lang)})
+	}
+	if d := st.NextDeadline; d != nil {
+		out.NextDeadline = &DeadlineResponse{Date: d.Due, Title: text(d.Title, lang)}
+	}
+	for _, q := range st.OpenRequests {
+		out.OpenRequests = append(out.OpenRequests, RequestResponse{ID: q.ID, Text: text(q.Text, lang), Due: q.Due})
+	}
+	if o := st.Outcome; o != nil {
+		out.Outcome = &OutcomeResponse{ID: o.ID, Title: text(o.Title, lang)}
+	}
+	return out
+}

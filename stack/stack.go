@@ -1,0 +1,192 @@
+// Package stack assembles Amtsweg's processes — the Temporal worker, the
+// intake consumer, the projector and the HTTP API — from configuration and
+// connects them to Temporal, Kafka and PostgreSQL. The single-process
+// commands (amtsweg worker, intake, projector, api) run one of them; amtsweg
+// dev runs all of them in one process on embedded services.
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/procclient"
+	"github.com/amtsweg/amtsweg/store"
+)
+
+// Config says where the services are. The zero values of the optional
+// fields select the defaults documented in deploy/README.md.
+type Config struct {
+	TemporalAddress   string
+	TemporalNamespace string
+	Brokers           []string
+	DatabaseURL       string
+	// PluginsDir is the worker's plugin directory.
+	PluginsDir string
+	// PluginEnv adds environment variables per plugin name (e.g. the notify
+	// plugin's transport); plugins also inherit the process environment.
+	PluginEnv map[string][]string
+	// DataDir holds local state: plugin data, the dev issuer's key.
+	DataDir string
+	// Listen is the API's listen address.
+	Listen string
+	// OIDCIssuer is the issuer URL of clerks' and designers' tokens;
+	// OIDCAudience their expected audience.
+	OIDCIssuer   string
+	OIDCAudience string
+	Logger       *slog.Logger
+}
+
+// Stack holds the connections shared by the processes of one OS process.
+type Stack struct {
+	Config Config
+	Log    *slog.Logger
+
+	mu       sync.Mutex
+	store    *store.Store
+	temporal client.Client
+	writer   *kafka.Writer
+	closers  []func()
+}
+
+// New returns a Stack; connections are opened on first use.
+func New(cfg Config) *Stack {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.TemporalNamespace == "" {
+		cfg.TemporalNamespace = "amtsweg"
+	}
+	return &Stack{Config: cfg, Log: cfg.Logger}
+}
+
+// Close closes every connection the stack opened.
+func (s *Stack) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// Store returns the PostgreSQL store.
+func (s *Stack) Store(ctx context.Context) (*store.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.store != nil {
+		return s.store, nil
+	}
+	if s.Config.DatabaseURL == "" {
+		return nil, errors.New("no database configured: set --database-url or DATABASE_URL (e.g. postgres://user@host:5432/amtsweg)")
+	}
+	st, err := store.Open(ctx, s.Config.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	s.store = st
+	s.closers = append(s.closers, st.Close)
+	return st, nil
+}
+
+// Temporal returns the Temporal client.
+func (s *Stack) Temporal(ctx context.Context) (client.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.temporal != nil {
+		return s.temporal, nil
+	}
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  s.Config.TemporalAddress,
+		Namespace: s.Config.TemporalNamespace,
+		Logger:    tlog.NewStructuredLogger(s.Log.With("component", "temporal-client")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", s.Config.TemporalAddress, s.Config.TemporalNamespace, err)
+	}
+	s.temporal = c
+	s.closers = append(s.closers, c.Close)
+	return c, nil
+}
+
+// Procedures returns the client side of running procedures.
+func (s *Stack) Procedures(ctx context.Context) (*procclient.Client, error) {
+	c, err := s.Temporal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &procclient.Client{C: c}, nil
+}
+
+// eventWriter returns the producer of domain events.
+func (s *Stack) eventWriter() (*kafka.Writer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.writer != nil {
+		return s.writer, nil
+	}
+	if len(s.Config.Brokers) == 0 {
+		return nil, errors.New("no Kafka brokers configured: set --kafka-brokers or KAFKA_BROKERS")
+	}
+	w := kafkabus.NewWriter(s.Config.Brokers, events.TopicProcedureEvents)
+	s.writer = w
+	s.closers = append(s.closers, func() { _ = w.Close() })
+	return w, nil
+}
+
+// eventPublisher publishes domain events to Kafka, keyed by reference.
+type eventPublisher struct{ w *kafka.Writer }
+
+func (p eventPublisher) Publish(ctx context.Context, evs []*events.ProcedureEvent) error {
+	msgs := make([]kafka.Message, len(evs))
+	for i, e := range evs {
+		v, err := events.EncodeProcedureEvent(e)
+		if err != nil {
+			return err
+		}
+		msgs[i] = kafka.Message{Key: []byte(e.Reference), Value: v}
+	}
+	return p.w.WriteMessages(ctx, msgs...)
+}
+
+// definitionSource reads deployed definitions from the store.
+type definitionSource struct{ s *store.Store }
+
+func (d definitionSource) DefinitionByHash(ctx context.Context, hash string) (*definitions.Procedure, error) {
+	rec, err := d.s.DefinitionByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%s: %w", hash, activities.ErrDefinitionNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p definitions.Procedure
+	if err := json.Unmarshal(rec.Model, &p); err != nil {
+		return nil, fmt.Errorf("definition %s %s: stored model: %w", rec.Key, rec.Version, err)
+	}
+	return &p, nil
+}
+
+func (d definitionSource) LatestDefinition(ctx context.Context, key string, on time.Time) (definitions.Ref, error) {
+	rec, err := d.s.LatestDefinition(ctx, key, on)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+		return definitions.Ref{}, fmt.Errorf("%s: %w", key, activities.ErrDefinitionNotFound)
+	}
+	if err != nil {
+		return definitions.Ref{}, err
+	}
+	return definitions.Ref{Key: rec.Key, Version: rec.Version, Hash: rec.Hash}, nil
+}

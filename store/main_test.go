@@ -1,0 +1,9 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/amtsweg/amtsweg/embedded/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }

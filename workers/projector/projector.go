@@ -1,0 +1,165 @@
+package projector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/store"
+)
+
+// GroupID is the projector's consumer group.
+const GroupID = "amtsweg-projector"
+
+var (
+	lag = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "amtsweg_projection_lag_seconds",
+		Help:    "Time from a domain event's time to its application to the read models.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 18), // 5 ms .. ~11 min
+	})
+	applied = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "amtsweg_projector_events_applied_total",
+		Help: "Domain events newly applied to the read models (redeliveries not counted).",
+	})
+)
+
+// Config configures the projector.
+type Config struct {
+	Brokers []string
+	Store   *store.Store
+	Logger  *slog.Logger
+	// GroupID defaults to GroupID; Topic to events.TopicProcedureEvents.
+	GroupID string
+	Topic   string
+	// BatchSize (default 500) and BatchWait (default 20ms) bound a batch.
+	BatchSize int
+	BatchWait time.Duration
+}
+
+func (c *Config) defaults() error {
+	if c.Store == nil {
+		return fmt.Errorf("projector: no store configured")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.GroupID == "" {
+		c.GroupID = GroupID
+	}
+	if c.Topic == "" {
+		c.Topic = events.TopicProcedureEvents
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 500
+	}
+	if c.BatchWait <= 0 {
+		c.BatchWait = 20 * time.Millisecond
+	}
+	return nil
+}
+
+// Run projects events until ctx ends. It returns nil when ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	cfg.Logger.Info("projector consuming", "topic", cfg.Topic, "group", cfg.GroupID, "brokers", cfg.Brokers)
+	return consume(ctx, cfg, nil)
+}
+
+// consume runs the batch consumer; done, if not nil, is called after each
+// batch is committed.
+func consume(ctx context.Context, cfg Config, done func([]kafka.Message)) error {
+	return kafkabus.ConsumeBatches(ctx,
+		kafkabus.ReaderConfig{Brokers: cfg.Brokers, GroupID: cfg.GroupID, Topic: cfg.Topic, Logger: cfg.Logger},
+		kafkabus.BatchOptions{MaxMessages: cfg.BatchSize, MaxWait: cfg.BatchWait, Done: done},
+		func(ctx context.Context, msgs []kafka.Message) ([]kafkabus.Rejection, error) {
+			return handleBatch(ctx, cfg.Store, msgs)
+		})
+}
+
+// handleBatch decodes and validates the messages, rejects the bad ones and
+// applies the rest in one transaction.
+func handleBatch(ctx context.Context, s *store.Store, msgs []kafka.Message) ([]kafkabus.Rejection, error) {
+	var rejected []kafkabus.Rejection
+	evs := make([]*events.ProcedureEvent, 0, len(msgs))
+	for _, m := range msgs {
+		e, err := events.DecodeProcedureEvent(m.Value)
+		if err == nil {
+			err = store.ValidateEvent(e)
+		}
+		if err == nil && len(m.Key) > 0 && string(m.Key) != e.Reference {
+			err = fmt.Errorf("message key %q is not the event's reference %q: key domain events by reference", m.Key, e.Reference)
+		}
+		if err != nil {
+			rejected = append(rejected, kafkabus.Rejection{Message: m, Reason: err.Error()})
+			continue
+		}
+		evs = append(evs, e)
+	}
+	n, err := s.ApplyEvents(ctx, evs)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	for _, e := range evs {
+		lag.Observe(now.Sub(e.Time).Seconds())
+	}
+	applied.Add(float64(n))
+	return rejected, nil
+}
+
+// Rebuild empties the read models and rebuilds them from the topic; see
+// the package doc. It returns once every message that was on the topic at
+// the start has been applied, or when ctx ends.
+func Rebuild(ctx context.Context, cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	ranges, err := kafkabus.Offsets(ctx, cfg.Brokers, cfg.Topic)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	if err := cfg.Store.ResetProjections(ctx); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	pending := map[int]int64{} // partition -> last offset to reach
+	for p, r := range ranges {
+		if r.End > r.First {
+			pending[p] = r.End - 1
+		}
+	}
+	cfg.GroupID = cfg.GroupID + "-rebuild-" + strconv.FormatInt(time.Now().Unix(), 10)
+	cfg.Logger.Info("rebuilding projections from the topic", "topic", cfg.Topic, "group", cfg.GroupID, "partitions", len(ranges))
+	if len(pending) == 0 {
+		return nil
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	err = consume(rctx, cfg, func(msgs []kafka.Message) {
+		for _, m := range msgs {
+			if end, ok := pending[m.Partition]; ok && m.Offset >= end {
+				delete(pending, m.Partition)
+			}
+		}
+		if len(pending) == 0 {
+			stop()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("rebuild interrupted: %w", ctx.Err())
+	}
+	cfg.Logger.Info("projections rebuilt", "topic", cfg.Topic)
+	return nil
+}
