@@ -13,6 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/amtsweg/amtsweg/auth"
+	"github.com/amtsweg/amtsweg/deployment"
+	"github.com/amtsweg/amtsweg/procclient"
 	"github.com/amtsweg/amtsweg/store"
 )
 
@@ -52,6 +55,16 @@ type Config struct {
 	// (default 20, then one per 30 seconds).
 	ReferenceFailures Limit
 	ClientFailures    Limit
+
+	// Verifier authenticates clerks, designers and operators (bearer JWTs
+	// from the OIDC provider); the routes that need it are not served
+	// without one.
+	Verifier *auth.Verifier
+	// Procedures sends clerks' and operators' actions to running
+	// procedures as Temporal Updates.
+	Procedures *procclient.Client
+	// Deployer validates and stores procedure definitions.
+	Deployer *deployment.Deployer
 }
 
 // Server is the HTTP API server.

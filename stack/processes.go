@@ -14,6 +14,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/api"
+	"github.com/amtsweg/amtsweg/auth"
 	"github.com/amtsweg/amtsweg/auth/devissuer"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/deployment"
@@ -154,7 +155,22 @@ func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissue
 	if err != nil {
 		return nil, err
 	}
-	srv := api.New(api.Config{Store: st, Logger: s.Log.With("component", "api"), Ready: ready})
+	pc, err := s.Procedures(ctx)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := auth.New(auth.Config{Issuer: s.Config.OIDCIssuer, Audience: s.Config.OIDCAudience, Logger: s.Log.With("component", "auth")})
+	if err != nil {
+		return nil, fmt.Errorf("OIDC verifier for %s: %w", s.Config.OIDCIssuer, err)
+	}
+	srv := api.New(api.Config{
+		Store:      st,
+		Logger:     s.Log.With("component", "api"),
+		Ready:      ready,
+		Verifier:   verifier,
+		Procedures: pc,
+		Deployer:   &deployment.Deployer{Store: st},
+	})
 	if dev != nil {
 		dev.Mount(srv.Mux())
 	}
