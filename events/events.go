@@ -98,15 +98,6 @@ func (a *ApplicationSubmitted) Validate() error {
 	return nil
 }
 
-// ApplicantEvent is the data of an event the citizen sends through the
-// portal on TopicApplicant (e.g. de.amtsweg.applicant.documents-submitted.v1),
-// routed to the waiting procedure as a signal. Subject is the reference.
-type ApplicantEvent struct {
-	// Data is the event's content, validated against the event's schema in
-	// the definition.
-	Data json.RawMessage `json:"data,omitempty"`
-}
-
 // Kind names a domain event.
 type Kind string
 
@@ -244,4 +235,49 @@ type IncidentInfo struct {
 type OutcomeInfo struct {
 	Outcome string    `json:"outcome"`
 	Title   LocalText `json:"title"`
+}
+
+// TypeStatusChanged is the CloudEvents type of a message on TopicStatus.
+const TypeStatusChanged = "de.amtsweg.status.changed.v1"
+
+// StatusChange is the public view of a domain event, published on
+// TopicStatus so a portal can notify the citizen. It carries nothing a
+// citizen may not see: no clerk names, no internal notes, no task details.
+type StatusChange struct {
+	Reference string         `json:"reference"`
+	Tenant    string         `json:"tenant"`
+	Seq       int64          `json:"seq"`
+	Kind      Kind           `json:"kind"`
+	Time      time.Time      `json:"time"`
+	Milestone *MilestoneInfo `json:"milestone,omitempty"`
+	Timeline  *LocalText     `json:"timeline,omitempty"`
+	Deadline  *DeadlineInfo  `json:"deadline,omitempty"`
+	Request   *RequestInfo   `json:"request,omitempty"`
+	Outcome   *OutcomeInfo   `json:"outcome,omitempty"`
+}
+
+// PublicStatus returns the public view of e, or nil when e is internal.
+func PublicStatus(e *ProcedureEvent) *StatusChange {
+	s := &StatusChange{Reference: e.Reference, Tenant: e.Tenant, Seq: e.Seq, Kind: e.Kind, Time: e.Time}
+	switch e.Kind {
+	case KindMilestone:
+		s.Milestone = e.Milestone
+	case KindTimeline:
+		if e.Timeline == nil || e.Timeline.Internal {
+			return nil
+		}
+		s.Timeline = &e.Timeline.Text
+	case KindDeadline:
+		if e.Deadline == nil || !e.Deadline.Public {
+			return nil
+		}
+		s.Deadline = e.Deadline
+	case KindRequestOpened, KindRequestClosed:
+		s.Request = e.Request
+	case KindCompleted:
+		s.Outcome = e.Outcome
+	default:
+		return nil
+	}
+	return s
 }

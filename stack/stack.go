@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -141,24 +142,37 @@ func (s *Stack) eventWriter() (*kafka.Writer, error) {
 	if len(s.Config.Brokers) == 0 {
 		return nil, errors.New("no Kafka brokers configured: set --kafka-brokers or KAFKA_BROKERS")
 	}
-	w := kafkabus.NewWriter(s.Config.Brokers, events.TopicProcedureEvents)
+	// Topic "": each message names its topic (procedure events and the
+	// public status topic).
+	w := kafkabus.NewWriter(s.Config.Brokers, "")
 	s.writer = w
 	s.closers = append(s.closers, func() { _ = w.Close() })
 	return w, nil
 }
 
-// eventPublisher publishes domain events to Kafka, keyed by reference.
+// eventPublisher publishes domain events to Kafka, keyed by reference, and
+// their public view to the status topic for the portal.
 type eventPublisher struct{ w *kafka.Writer }
 
 func (p eventPublisher) Publish(ctx context.Context, evs []*events.ProcedureEvent) error {
-	msgs := make([]kafka.Message, len(evs))
-	for i, e := range evs {
+	msgs := make([]kafka.Message, 0, len(evs)+len(evs)/2)
+	for _, e := range evs {
 		v, err := events.EncodeProcedureEvent(e)
 		if err != nil {
 			return err
 		}
-		msgs[i] = kafka.Message{Key: []byte(e.Reference), Value: v}
+		msgs = append(msgs, kafka.Message{Topic: events.TopicProcedureEvents, Key: []byte(e.Reference), Value: v})
+		if pub := events.PublicStatus(e); pub != nil {
+			id := e.Reference + "/" + strconv.FormatInt(e.Seq, 10)
+			v, err := events.Encode(id, events.Source, events.TypeStatusChanged, e.Reference, e.Time, pub)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, kafka.Message{Topic: events.TopicStatus, Key: []byte(e.Reference), Value: v})
+		}
 	}
+	// One write for both topics: a retry after a partial failure repeats
+	// messages, which consumers drop by their (reference, seq) id.
 	return p.w.WriteMessages(ctx, msgs...)
 }
 

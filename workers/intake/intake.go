@@ -58,7 +58,7 @@ type Starter interface {
 // of reference. ceType is the CloudEvent type (e.g.
 // "de.amtsweg.applicant.documents-submitted.v1"), id the CloudEvent id (the
 // same for a redelivered message, so the procedure can ignore repeats),
-// data the event's content (the "data" member of events.ApplicantEvent;
+// data the event's content (the CloudEvent's data;
 // nil when absent). It returns
 // an error wrapping ErrNoSuchProcedure when reference names no running
 // procedure, or ErrEventRejected when the procedure does not accept the
@@ -293,13 +293,13 @@ func (in *Intake) HandleApplicantEvent(ctx context.Context, m kafka.Message) err
 	if env.Type == events.TypeApplicationSubmitted {
 		return kafkabus.Poisoned("%s: applications are submitted on %s, not on %s", env.Subject, events.TopicIntake, m.Topic)
 	}
-	var ev events.ApplicantEvent
 	if len(env.Data) > 0 {
-		if err := json.Unmarshal(env.Data, &ev); err != nil {
-			return kafkabus.Poisoned(`%s: data must be a JSON object {"data": {...}}: %w`, env.Subject, err)
+		var obj map[string]any
+		if err := json.Unmarshal(env.Data, &obj); err != nil {
+			return kafkabus.Poisoned("%s: data must be a JSON object with the event's content: %w", env.Subject, err)
 		}
 	}
-	err = in.signaler.Signal(ctx, env.Subject, env.Type, env.ID, ev.Data)
+	err = in.signaler.Signal(ctx, env.Subject, env.Type, env.ID, env.Data)
 	switch {
 	case err == nil:
 		in.log.Info("applicant event delivered", "reference", env.Subject, "type", env.Type)

@@ -202,8 +202,8 @@ func TestIntake(t *testing.T) {
 	defer aw.Close()
 	docs := "de.amtsweg.applicant.documents-submitted.v1"
 	if err := aw.WriteMessages(ctx,
-		cloudEvent(t, docs, "BA-1", events.ApplicantEvent{Data: json.RawMessage(`{"documents":["lageplan.pdf"]}`)}),
-		cloudEvent(t, docs, "BA-NOPE", events.ApplicantEvent{Data: json.RawMessage(`{}`)}),
+		cloudEvent(t, docs, "BA-1", json.RawMessage(`{"documents":["lageplan.pdf"]}`)),
+		cloudEvent(t, docs, "BA-NOPE", json.RawMessage(`{}`)),
 		kafka.Message{Key: []byte("BA-1"), Value: []byte("not json")},
 	); err != nil {
 		t.Fatal(err)
