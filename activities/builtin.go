@@ -43,8 +43,39 @@ func Builtin(db *pgxpool.Pool) (plugins.InProcess, error) {
 			sdk.Typed("case-number",
 				"Assigns the application's file number (Aktenzeichen): gap-free per authority and year, the same number for every retry of a call.",
 				cn.assign),
+			sdk.Typed("deadline",
+				"Computes the last day of a legal period (§ 31 VwVfG, §§ 187-193 BGB) on a holiday calendar, e.g. to name a wait step's deadline in the letter that sets it.",
+				legalDeadline),
 		},
 	})
+}
+
+// LegalDeadlineInput is the input of amtsweg.deadline.
+type LegalDeadlineInput struct {
+	// From is the day of the triggering event; it is not counted.
+	From string `json:"from" jsonschema:"format=date,description=Day of the triggering event (YYYY-MM-DD); it is not counted (§ 187 (1) BGB)"`
+	// Period is a legal period with one unit, e.g. P1M.
+	Period string `json:"period" jsonschema:"pattern=^P[0-9]+[DWMY]$,description=Legal period with one unit: P<n>D P<n>W P<n>M or P<n>Y"`
+	// Calendar is the holiday calendar, e.g. DE-TH.
+	Calendar string `json:"calendar" jsonschema:"minLength=2,description=Holiday calendar (e.g. DE-TH)"`
+}
+
+// LegalDeadlineOutput is the output of amtsweg.deadline.
+type LegalDeadlineOutput struct {
+	// End is the last day of the period (YYYY-MM-DD).
+	End string `json:"end"`
+	// Rules explain the computation, one rule per line.
+	Rules []string `json:"rules"`
+}
+
+// legalDeadline computes the same date a wait step with this period
+// computes when it starts on the same day, so a letter can name it.
+func legalDeadline(ctx context.Context, _ sdk.CallInfo, in LegalDeadlineInput) (LegalDeadlineOutput, error) {
+	res, err := ComputeDeadline(ctx, DeadlineRequest{From: in.From, Period: in.Period, Calendar: in.Calendar})
+	if err != nil {
+		return LegalDeadlineOutput{}, sdk.Finalf("amtsweg.deadline: %v", err)
+	}
+	return LegalDeadlineOutput{End: res.End, Rules: res.Rules}, nil
 }
 
 type caseNumbers struct{ db *pgxpool.Pool }

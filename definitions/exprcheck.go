@@ -15,6 +15,8 @@ import (
 //	applicant    who applied, map(string, dyn)
 //	reference    the application's reference, string
 //	tenant       the authority's id, string
+//	today        the current day at the authority's seat, "YYYY-MM-DD"
+//	receivedOn   the day the application was received, "YYYY-MM-DD"
 //	<output>     for each step with `output:` outside for-each bodies:
 //	               service      the activity's result (typed by its output
 //	                            schema when the catalog knows it, else dyn)
@@ -46,6 +48,8 @@ func (v *validator) checkExpressions(top *flow) {
 		env.Declare(expr.VarApplicant, expr.MapOf(expr.DynType))
 		env.Declare(expr.VarReference, expr.StringType)
 		env.Declare(expr.VarTenant, expr.StringType)
+		env.Declare(expr.VarToday, expr.StringType)
+		env.Declare(expr.VarReceivedOn, expr.StringType)
 	}
 	outs := map[string]outputDecl{}
 	v.declareOutputs(env, top.ptr, v.p.Steps, outs)

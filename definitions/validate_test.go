@@ -183,7 +183,7 @@ steps:
 `,
 			want: []string{
 				`v.yaml:23:9: steps[0].as: "application" cannot be used as the item variable`,
-				`v.yaml:31:49: steps[1].conditions[0].when: unknown variable "stn" (variables are: alle, applicant, application, reference, tenant)`,
+				`v.yaml:31:49: steps[1].conditions[0].when: unknown variable "stn" (variables are: alle, applicant, application, receivedOn, reference, tenant, today)`,
 			},
 		},
 		{

@@ -50,6 +50,11 @@ type Input struct {
 	Parent string `json:"parent,omitempty"`
 	// Resume carries the state across continue-as-new; nil on a fresh start.
 	Resume *State `json:"resume,omitempty"`
+	// HistoryLimit, when positive, replaces the history length after which
+	// the procedure continues as new (default 10,000 events). It is part of
+	// the start input, so replays see the limit the run had; tests use a
+	// small one.
+	HistoryLimit int `json:"historyLimit,omitempty"`
 }
 
 // Result is what a finished procedure returns.

@@ -105,7 +105,7 @@ func (r *run) runParallel(ctx workflow.Context, step *definitions.Step, path str
 // step's output (or its id) lists the outcomes in item order:
 // list(string).
 func (r *run) runForEach(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
-	v, err := evalAny(step.Items, vars)
+	v, err := evalAny(step.Items, r.scope(ctx, vars))
 	if err != nil {
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s items: %v", path, err), "BadExpression", err)
 	}
@@ -160,7 +160,7 @@ func (r *run) runSubProcedure(ctx workflow.Context, step *definitions.Step, path
 		activities.ResolveRequest{Key: step.Procedure, On: workflow.Now(ctx)}).Get(ctx, &ref); err != nil {
 		return "", fmt.Errorf("step %s: %w", path, err)
 	}
-	payload, err := evalInput(step.Input, vars)
+	payload, err := evalInput(step.Input, r.scope(ctx, vars))
 	if err != nil {
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadExpression", err)
 	}

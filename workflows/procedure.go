@@ -11,11 +11,16 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/definitions/expr"
 	"github.com/amtsweg/amtsweg/events"
 )
 
 // historyLimit is the history length after which the interpreter continues
 // as new at the next step boundary, well below Temporal's hard limits.
+// Input.HistoryLimit overrides it for one application (tests use a small
+// one). The limit is part of the deterministic contract: lowering it would
+// move the continue-as-new of a recorded history, so a change must be
+// guarded by workflow.GetVersion like any other change of commands.
 const historyLimit = 10_000
 
 // ProcedureWorkflow interprets the pinned procedure definition for one
@@ -46,8 +51,12 @@ type run struct {
 	clockVersion int
 	tasks        map[string]*task
 	// retry holds the steps an operator asked to retry.
-	retry  map[string]bool
-	logger interface {
+	retry map[string]bool
+	// stepsRun counts the top-level steps entered in this run (not carried
+	// across continue-as-new): a run continues as new only after it made
+	// progress, so a limit below a fresh run's history cannot loop.
+	stepsRun int
+	logger   interface {
 		Info(string, ...any)
 		Warn(string, ...any)
 	}
@@ -65,6 +74,26 @@ type State struct {
 	SeenEvents map[string]bool         `json:"seenEvents,omitempty"`
 	Visits     map[string]int          `json:"visits,omitempty"`
 	Incidents  map[string]incidentInfo `json:"incidents,omitempty"`
+}
+
+// initMaps makes the maps a run writes to. State crosses continue-as-new as
+// JSON, where an empty map (omitempty) arrives as nil.
+func (s *State) initMaps() {
+	if s.Vars == nil {
+		s.Vars = map[string]any{}
+	}
+	if s.Clocks == nil {
+		s.Clocks = map[string]*clockState{}
+	}
+	if s.SeenEvents == nil {
+		s.SeenEvents = map[string]bool{}
+	}
+	if s.Visits == nil {
+		s.Visits = map[string]int{}
+	}
+	if s.Incidents == nil {
+		s.Incidents = map[string]incidentInfo{}
+	}
 }
 
 type incidentInfo struct {
@@ -91,6 +120,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 	if in.Resume != nil {
 		r.State = *in.Resume
 		r.flushed = r.Seq
+		r.State.initMaps()
 	} else {
 		r.State = State{
 			Vars:       map[string]any{},
@@ -144,6 +174,13 @@ func (r *run) execute(ctx workflow.Context) (Result, error) {
 		if err := r.drain(ctx, false); err != nil {
 			return Result{}, err
 		}
+		// Let Update handlers still waiting for their events to be
+		// published answer in this run, and take the signals that arrived
+		// while draining, so that nothing is lost across the new run.
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return Result{}, err
+		}
+		r.drainSignals(ctx)
 		next := r.in
 		st := r.State
 		next.Resume = &st
@@ -185,6 +222,9 @@ func (r *run) runFlow(ctx workflow.Context, steps map[string]*definitions.Step, 
 		}
 		path := prefix + id
 		r.Visits[path]++
+		if top {
+			r.stepsRun++
+		}
 		if err := r.enter(ctx, step, path); err != nil {
 			return "", err
 		}
@@ -201,10 +241,18 @@ func (r *run) runFlow(ctx workflow.Context, steps map[string]*definitions.Step, 
 
 // mayContinueAsNew reports whether the history is long enough to continue as
 // new. It is only asked at top-level step boundaries, where the whole state
-// is in State: no branch, task or wait is active then.
+// is in State: no branch, task or wait is active then. A run that has not
+// entered a step yet never continues as new.
 func (r *run) mayContinueAsNew(ctx workflow.Context) bool {
+	if r.stepsRun == 0 {
+		return false
+	}
+	limit := historyLimit
+	if r.in.HistoryLimit > 0 {
+		limit = r.in.HistoryLimit
+	}
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyLimit
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > limit
 }
 
 // enter applies what every step does on entry: milestone, timeline, clocks.
@@ -236,7 +284,7 @@ func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string,
 	case definitions.StepWait:
 		return r.runWait(ctx, step, path, vars)
 	case definitions.StepDecision:
-		return r.runDecision(step, path, vars)
+		return r.runDecision(r.scope(ctx, vars), step, path)
 	case definitions.StepParallel:
 		return r.runParallel(ctx, step, path, vars)
 	case definitions.StepForEach:
@@ -247,7 +295,7 @@ func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string,
 	return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s has unknown type %q", path, step.Type), "BadDefinition", nil)
 }
 
-func (r *run) runDecision(step *definitions.Step, path string, vars map[string]any) (string, error) {
+func (r *run) runDecision(vars map[string]any, step *definitions.Step, path string) (string, error) {
 	for i, c := range step.Conditions {
 		ok, err := evalBool(c.When, vars)
 		if err != nil {
@@ -303,6 +351,19 @@ func (r *run) outcomeTitle(outcome string) definitions.Text {
 }
 
 func text(t definitions.Text) events.LocalText { return events.LocalText{De: t.De, En: t.En} }
+
+// scope sets the variables the interpreter keeps current for expressions
+// (expr.VarToday, expr.VarReceivedOn) in vars and returns vars. Both derive
+// from workflow time and the start input, so replay evaluates the same.
+func (r *run) scope(ctx workflow.Context, vars map[string]any) map[string]any {
+	vars[expr.VarToday] = today(ctx)
+	received := r.in.ReceivedAt
+	if received.IsZero() {
+		received = workflow.GetInfo(ctx).WorkflowStartTime
+	}
+	vars[expr.VarReceivedOn] = received.In(berlin).Format(time.DateOnly)
+	return vars
+}
 
 // today is the workflow's current day at the authority's seat.
 func today(ctx workflow.Context) string {

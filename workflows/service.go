@@ -87,7 +87,7 @@ func (r *run) runService(ctx workflow.Context, step *definitions.Step, path stri
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadDefinition", err)
 	}
 	for {
-		input, err := evalInput(step.Input, vars)
+		input, err := evalInput(step.Input, r.scope(ctx, vars))
 		if err != nil {
 			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadExpression", err)
 		}

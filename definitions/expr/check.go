@@ -24,6 +24,12 @@ const (
 	VarReference = "reference"
 	// VarTenant is the id of the authority the application is addressed to.
 	VarTenant = "tenant"
+	// VarToday is the current day at the authority's seat (YYYY-MM-DD,
+	// Europe/Berlin) in workflow time, for dates in letters and messages.
+	VarToday = "today"
+	// VarReceivedOn is the day the application was received (YYYY-MM-DD,
+	// Europe/Berlin), the receipt date of the intake event.
+	VarReceivedOn = "receivedOn"
 )
 
 // Env declares the variables an expression may use and their types. The
@@ -43,7 +49,7 @@ func NewEnv() *Env {
 
 // NewProcedureEnv returns an environment with the variables every
 // procedure has: application (typed from applicationSchema), applicant
-// (map(string, dyn)), reference and tenant (string).
+// (map(string, dyn)), reference, tenant, today and receivedOn (string).
 func NewProcedureEnv(applicationSchema []byte) (*Env, error) {
 	e := NewEnv()
 	t, err := e.SchemaType(VarApplication, applicationSchema)
@@ -54,6 +60,8 @@ func NewProcedureEnv(applicationSchema []byte) (*Env, error) {
 	e.Declare(VarApplicant, MapOf(DynType))
 	e.Declare(VarReference, StringType)
 	e.Declare(VarTenant, StringType)
+	e.Declare(VarToday, StringType)
+	e.Declare(VarReceivedOn, StringType)
 	return e, nil
 }
 

@@ -1,23 +1,58 @@
 package procedures
 
 import (
-	"encoding/json"
+	"context"
+	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/plugins"
+	"github.com/amtsweg/amtsweg/plugins/bundled"
+	"github.com/amtsweg/amtsweg/plugins/sdk"
 )
 
-// builtins describes the activities of the built-in plugin "amtsweg" that
-// bundled procedures may call.
-var builtins = definitions.Activities{
-	"amtsweg.case-number": {
-		Input:  json.RawMessage(`{"type":"object","properties":{"prefix":{"type":"string"}},"additionalProperties":false}`),
-		Output: json.RawMessage(`{"type":"object","required":["caseNumber"],"properties":{"caseNumber":{"type":"string"}},"additionalProperties":false}`),
-	},
+// standardCatalog describes the activities every installation offers and
+// bundled procedures may therefore call: the built-in plugin "amtsweg" and
+// the bundled plugins efile, fees, notify and xbau, as they describe
+// themselves.
+func standardCatalog(t *testing.T) definitions.Activities {
+	t.Helper()
+	builtin, err := activities.Builtin(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := []plugins.InProcess{builtin}
+	for _, name := range []string{"efile", "fees", "notify", "xbau"} {
+		t.Setenv("AMTSWEG_DATA_DIR", filepath.Join(t.TempDir(), name))
+		t.Setenv("AMTSWEG_NOTIFY_TRANSPORT", "file")
+		t.Setenv("AMTSWEG_NOTIFY_FROM", "Bauaufsicht <bauaufsicht@lra.example>")
+		p, err := bundled.Plugin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip, err := sdk.InProcess(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, ip)
+	}
+	cat := definitions.Activities{}
+	for _, p := range ps {
+		m, err := p.Describe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range m.Activities {
+			cat[a.FullName()] = definitions.ActivitySchemas{Input: a.Input, Output: a.Output}
+		}
+	}
+	return cat
 }
 
 func TestBundledProceduresAreValid(t *testing.T) {
+	builtins := standardCatalog(t)
 	ps, err := Load(definitions.ValidateOptions{Activities: builtins})
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +69,7 @@ func TestBundledProceduresAreValid(t *testing.T) {
 		for _, st := range p.Steps {
 			if st.Type == definitions.StepService {
 				if _, _, ok := builtins.Lookup(st.Activity); !ok {
-					t.Errorf("%s: step %s calls %s; bundled procedures may only call built-in activities", p.Key, st.ID, st.Activity)
+					t.Errorf("%s: step %s calls %s; bundled procedures may only call built-in and bundled plugin activities", p.Key, st.ID, st.Activity)
 				}
 			}
 		}
@@ -51,7 +86,7 @@ func TestGewerbeanmeldung(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := definitions.Load("gewerbeanmeldung.yaml", src, definitions.ValidateOptions{Activities: builtins})
+	p, err := definitions.Load("gewerbeanmeldung.yaml", src, definitions.ValidateOptions{Activities: standardCatalog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

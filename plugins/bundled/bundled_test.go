@@ -66,7 +66,8 @@ func TestBundledPluginsAsProcesses(t *testing.T) {
 	}
 	var fee struct{ Amount float64 }
 	json.Unmarshal(exec("fees.compute", map[string]any{"procedureType": "regular", "buildingCosts": 300000}), &fee)
-	if fee.Amount != 3000 {
+	// Nr. 1.1.2 of the embedded schedule: 300,000 EUR x 7 / 1,000.
+	if fee.Amount != 2100 {
 		t.Errorf("fee = %v", fee.Amount)
 	}
 	exec("efile.store", map[string]any{"reference": "BA-2025-1", "kind": "letter", "name": "a.txt", "mediaType": "text/plain", "text": "Hallo"})

@@ -31,12 +31,15 @@ func TestCompute(t *testing.T) {
 		total float64
 		notes []string
 	}{
-		{"regular rate", fees.Input{ProcedureType: "regular", BuildingCosts: 250000}, 2500, []string{""}},
-		{"simplified minimum", fees.Input{ProcedureType: "simplified", BuildingCosts: 10000}, 100, []string{"Mindestgebühr"}},
-		{"regular maximum", fees.Input{ProcedureType: "regular", BuildingCosts: 100_000_000}, 750000, []string{"Höchstgebühr"}},
+		// Nr. 1.1.2: 250,000 EUR x 7 / 1,000 = 1,750 EUR.
+		{"regular rate", fees.Input{ProcedureType: "regular", BuildingCosts: 250000}, 1750, []string{""}},
+		// Nr. 1.1.1: 5,000 EUR x 6 / 1,000 = 30 EUR, below the minimum of 50 EUR.
+		{"simplified minimum", fees.Input{ProcedureType: "simplified", BuildingCosts: 5000}, 50, []string{"Mindestgebühr"}},
+		// 100,000,000 EUR x 2 / 1,000 = 200,000 EUR, above the maximum of 10,000 EUR.
+		{"maximum", fees.Input{ProcedureType: "preliminary", BuildingCosts: 100_000_000}, 10000, []string{"Höchstgebühr"}},
 		{"rounding half up", fees.Input{ProcedureType: "simplified", BuildingCosts: 123456.78}, 740.74, []string{""}},
 		{"line items", fees.Input{ProcedureType: "regular", BuildingCosts: 250000, Exemptions: 2, StructuralReview: true, Participations: 3},
-			2500 + 300 + 750 + 75, []string{"", "", "", ""}},
+			1750 + 2*50 + 750 + 3*25, []string{"", "", "", ""}},
 		{"structural review minimum", fees.Input{ProcedureType: "demolition", BuildingCosts: 20000, StructuralReview: true},
 			75 + 200, []string{"Mindestgebühr", "Mindestgebühr"}},
 	}
@@ -46,7 +49,7 @@ func TestCompute(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fee.Amount != c.total || fee.Currency != "EUR" || fee.Schedule != "th-bau-2024-01" {
+			if fee.Amount != c.total || fee.Currency != "EUR" || fee.Schedule != "th-thuerbaugvo-2010-unverified" {
 				t.Fatalf("fee = %+v, want total %.2f EUR", fee, c.total)
 			}
 			if len(fee.Items) != len(c.notes) {
@@ -119,7 +122,7 @@ func TestPluginOverGRPC(t *testing.T) {
 	if err := conn.Call(ctx, "compute", map[string]any{"procedureType": "regular", "buildingCosts": 480000, "exemptions": 1}, &fee); err != nil {
 		t.Fatal(err)
 	}
-	if fee.Amount != 4800+150 || len(fee.Items) != 2 {
+	if fee.Amount != 3360+50 || len(fee.Items) != 2 {
 		t.Fatalf("fee = %+v", fee)
 	}
 	err := conn.Call(ctx, "compute", map[string]any{"procedureType": "castle", "buildingCosts": 1}, nil)

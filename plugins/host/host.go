@@ -515,6 +515,9 @@ func (h *Host) Execute(ctx context.Context, call plugins.Call) (json.RawMessage,
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("activity %s: %w", call.Activity, ctx.Err())
 		}
+		if deadlinePassed(ctx, err) {
+			return nil, fmt.Errorf("activity %s: %w", call.Activity, context.DeadlineExceeded)
+		}
 		if status.Code(err) == codes.ResourceExhausted {
 			return nil, &plugins.Error{Message: fmt.Sprintf("activity %s: message too large for the plugin protocol (limit %d bytes): %v", call.Activity, plugins.MaxMessageSize, err)}
 		}
@@ -530,6 +533,17 @@ func (h *Host) Execute(ctx context.Context, call plugins.Call) (json.RawMessage,
 		}
 	}
 	return out, nil
+}
+
+// deadlinePassed reports whether gRPC ended the call because its deadline
+// passed. gRPC can see that before ctx's own timer has fired (the plugin's
+// side cancels the stream at the deadline and the client reports
+// DeadlineExceeded once the deadline is behind it), while ctx.Err() is still
+// nil; such a timeout must not count as a broken plugin, which would kill
+// the process and every other call running in it.
+func deadlinePassed(ctx context.Context, err error) bool {
+	d, ok := ctx.Deadline()
+	return ok && status.Code(err) == codes.DeadlineExceeded && !time.Now().Before(d)
 }
 
 // ensureRunning returns p's client, restarting its process if it died.

@@ -177,7 +177,8 @@ func TestTemplateChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"decision", "documents-missing", "receipt-confirmation", "task-assigned", "task-overdue"}
+	want := []string{"application-complete", "application-withdrawn", "decision", "documents-missing", "neighbour-notification",
+		"participation-request", "permit-free-notice", "receipt-confirmation", "task-assigned", "task-overdue"}
 	if got := strings.Join(tpl.Names(), ","); got != strings.Join(want, ",") {
 		t.Errorf("embedded templates = %s", got)
 	}

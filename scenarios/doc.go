@@ -1,0 +1,21 @@
+// Package scenarios holds the end-to-end scenario suite of the bundled
+// building-permit procedure (definitions/procedures/bauantrag.yaml).
+//
+// Each scenario is a test that runs ProcedureWorkflow under Temporal's test
+// environment with time skipping, so that the months a real procedure takes
+// pass in seconds. The procedure is driven at the workflow boundary exactly
+// as the API and the intake drive it: clerks claim and complete tasks with
+// the Updates claim-task and complete-task, the portal delivers the
+// citizen's follow-ups with the applicant-event Signal. Service steps run
+// through the real plugin host with the bundled plugins made in-process
+// (fees, notify with a file outbox, efile, xbau) and Amtsweg's built-in
+// activities on PostgreSQL; the definition is deployed with the real
+// deployment validation against their catalog; every published event is
+// projected into PostgreSQL with the real projection, and the citizen's
+// view is read back with store.ApplicationStatus.
+//
+// Each scenario checks the outcome, the citizen's milestones and timeline,
+// the deadlines shown against dates worked out by hand in comments, the fee
+// against the fee schedule, the messages sent and the documents in the
+// e-file. The package has no non-test code.
+package scenarios

@@ -1,0 +1,16 @@
+package scenarios
+
+import (
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/amtsweg/amtsweg/embedded/testenv"
+)
+
+func TestMain(m *testing.M) {
+	// The in-process plugins log through slog's default logger; keep the
+	// test output to warnings.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	testenv.Main(m)
+}
