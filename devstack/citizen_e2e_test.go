@@ -62,6 +62,23 @@ func (v citizenView) timeline() string {
 	return strings.Join(parts, " | ")
 }
 
+// awaitView polls the citizen's view until ok accepts it. Events reach the
+// projection in batches, so a milestone may show a moment before the
+// request that comes with it.
+func awaitView(t *testing.T, d *devstack.Dev, ref, code string, ok func(citizenView) bool) citizenView {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var v citizenView
+	for time.Now().Before(deadline) {
+		if v = view(t, d, ref, code, "de"); ok(v) {
+			return v
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the citizen's view never reached the expected state; last: %+v", v)
+	return v
+}
+
 // awaitMilestone waits until the citizen sees milestone id.
 func awaitMilestone(t *testing.T, d *devstack.Dev, ref, code, id string) {
 	t.Helper()
@@ -177,7 +194,7 @@ func TestCitizenAnswersRequestThroughKafka(t *testing.T) {
 	awaitMilestone(t, d, ref, code, "unterlagen-fehlen")
 	twoWeeks, _ := calendar.ParsePeriod("P2W")
 	due, _ := calendar.Compute(today, twoWeeks, th, 0)
-	v = view(t, d, ref, code, "de")
+	v = awaitView(t, d, ref, code, func(v citizenView) bool { return len(v.OpenRequests) > 0 })
 	if len(v.OpenRequests) != 1 || v.OpenRequests[0].Due != due.End.String() {
 		t.Fatalf("open requests: %+v, want one due %s", v.OpenRequests, due.End)
 	}
@@ -208,7 +225,7 @@ func TestCitizenAnswersRequestThroughKafka(t *testing.T) {
 	applicantEvent(t, d, "portal-ok-1", ref, docs)
 	applicantEvent(t, d, "portal-ok-1", ref, docs)
 	awaitMilestone(t, d, ref, code, "in-pruefung")
-	v = view(t, d, ref, code, "de")
+	v = awaitView(t, d, ref, code, func(v citizenView) bool { return len(v.OpenRequests) == 0 })
 	if len(v.OpenRequests) != 0 || !strings.Contains(v.timeline(), "Unterlagen nachgereicht") {
 		t.Errorf("after the documents: requests %+v, timeline %s", v.OpenRequests, v.timeline())
 	}

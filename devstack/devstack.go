@@ -52,6 +52,10 @@ type Options struct {
 	// PluginsDir is watched for plugin executables; default
 	// <DataDir>/../plugins/bin is not assumed: empty means none.
 	PluginsDir string
+	// CatalogInterval is how often the worker publishes its plugin
+	// activities for deployments (default stack.DefaultCatalogInterval);
+	// tests that drop plugins in set it short.
+	CatalogInterval time.Duration
 	// Executable is the multi-call amtsweg binary the bundled plugins are
 	// started from; default os.Executable().
 	Executable string
@@ -166,6 +170,7 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		Brokers:           d.Brokers,
 		DatabaseURL:       url,
 		PluginsDir:        o.PluginsDir,
+		CatalogInterval:   o.CatalogInterval,
 		DataDir:           o.DataDir,
 		// In development, mail goes to a file sink under the data directory
 		// (<data>/plugins/notify/outbox) instead of an SMTP server.

@@ -94,8 +94,13 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 	s.Log.Info("worker started", "task_queue", workflows.TaskQueue, "activities", len(ph.Activities()))
 	go func() { _ = ph.Watch(ctx) }()
 	// Keep the deployment catalog current: plugins dropped into the plugin
-	// directory become deployable within a minute.
-	tick := time.NewTicker(time.Minute / 2)
+	// directory become deployable within the catalog interval (and the
+	// host's rescan of the directory).
+	interval := s.Config.CatalogInterval
+	if interval <= 0 {
+		interval = DefaultCatalogInterval
+	}
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		if err := deployment.PublishCatalog(ctx, st.Pool(), ph.Activities()); err != nil && ctx.Err() == nil {

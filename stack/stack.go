@@ -40,6 +40,10 @@ type Config struct {
 	// PluginEnv adds environment variables per plugin name (e.g. the notify
 	// plugin's transport); plugins also inherit the process environment.
 	PluginEnv map[string][]string
+	// CatalogInterval is how often the worker publishes its plugin
+	// activities to the deployment catalog, so that a plugin dropped into
+	// PluginsDir becomes deployable. Default DefaultCatalogInterval.
+	CatalogInterval time.Duration
 	// DataDir holds local state: plugin data, the dev issuer's key.
 	DataDir string
 	// Listen is the API's listen address.
@@ -50,6 +54,9 @@ type Config struct {
 	OIDCAudience string
 	Logger       *slog.Logger
 }
+
+// DefaultCatalogInterval is the default of Config.CatalogInterval.
+const DefaultCatalogInterval = 30 * time.Second
 
 // Stack holds the connections shared by the processes of one OS process.
 type Stack struct {
@@ -70,6 +77,9 @@ func New(cfg Config) *Stack {
 	}
 	if cfg.TemporalNamespace == "" {
 		cfg.TemporalNamespace = "amtsweg"
+	}
+	if cfg.CatalogInterval <= 0 {
+		cfg.CatalogInterval = DefaultCatalogInterval
 	}
 	return &Stack{Config: cfg, Log: cfg.Logger}
 }

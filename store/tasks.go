@@ -60,13 +60,26 @@ type TaskQuery struct {
 	Roles []string
 	// Assignee, if not empty, restricts to tasks claimed by this user.
 	Assignee string
+	// OrAssignee, if not empty, adds the tasks assigned to this user,
+	// whatever their role, to those of Roles: a clerk's default worklist
+	// ("my roles' tasks and mine"). It excludes Assignee.
+	OrAssignee string
 	// Statuses defaults to open and claimed.
 	Statuses []string
+	// Overdue, if set, keeps only the tasks that are (true) or are not
+	// (false) overdue.
+	Overdue *bool
+	// Reference, if not empty, keeps only the tasks of this application.
+	Reference string
 	// After is the NextCursor of the previous page; empty for the first.
 	After string
 	// Limit defaults to 50, at most 500.
 	Limit int
 }
+
+// ErrInvalidCursor is wrapped by the error for a paging cursor this store
+// did not hand out.
+var ErrInvalidCursor = errors.New("invalid cursor")
 
 // TaskPage is a page of tasks; NextCursor is empty on the last page.
 type TaskPage struct {
@@ -85,6 +98,9 @@ func (s *Store) Tasks(ctx context.Context, q TaskQuery) (TaskPage, error) {
 	if q.Tenant == "" {
 		return TaskPage{}, fmt.Errorf("tasks: tenant is required")
 	}
+	if q.Assignee != "" && q.OrAssignee != "" {
+		return TaskPage{}, fmt.Errorf("tasks: Assignee and OrAssignee exclude each other")
+	}
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
@@ -101,9 +117,28 @@ func (s *Store) Tasks(ctx context.Context, q TaskQuery) (TaskPage, error) {
 		}
 	}
 	args := []any{q.Tenant, after, afterID, q.Limit + 1}
+	// Filters that every branch shares.
+	var common string
+	if q.Overdue != nil {
+		args = append(args, *q.Overdue)
+		common += " AND overdue = $" + strconv.Itoa(len(args))
+	}
+	if q.Reference != "" {
+		args = append(args, q.Reference)
+		common += " AND reference = $" + strconv.Itoa(len(args))
+	}
+	var orAssigneeArg, rolesArg string
+	if q.OrAssignee != "" {
+		args = append(args, q.OrAssignee)
+		orAssigneeArg = "$" + strconv.Itoa(len(args))
+		if len(q.Roles) > 0 {
+			args = append(args, q.Roles)
+			rolesArg = "$" + strconv.Itoa(len(args))
+		}
+	}
 	var branches []string
 	branch := func(cond string) {
-		branches = append(branches, `(SELECT `+taskColumns+` FROM tasks WHERE tenant = $1 AND `+cond+
+		branches = append(branches, `(SELECT `+taskColumns+` FROM tasks WHERE tenant = $1 AND `+cond+common+
 			` AND (due, id) > ($2, $3) ORDER BY due, id LIMIT $4)`)
 	}
 	for _, st := range q.Statuses {
@@ -118,10 +153,19 @@ func (s *Store) Tasks(ctx context.Context, q TaskQuery) (TaskPage, error) {
 				cond += " AND role = ANY($" + strconv.Itoa(len(args)) + ")"
 			}
 			branch(cond)
-		case len(q.Roles) > 0:
+		case len(q.Roles) > 0 || orAssigneeArg != "":
 			for _, role := range q.Roles {
 				args = append(args, role)
 				branch("role = $" + strconv.Itoa(len(args)) + " AND status = " + stArg)
+			}
+			if orAssigneeArg != "" {
+				// Assigned tasks of other roles; those of Roles are in the
+				// branches above.
+				cond := "assignee = " + orAssigneeArg + " AND status = " + stArg
+				if rolesArg != "" {
+					cond += " AND NOT role = ANY(" + rolesArg + ")"
+				}
+				branch(cond)
 			}
 		default:
 			branch("status = " + stArg)
@@ -197,7 +241,7 @@ func encodeTaskCursor(due, id string) string {
 }
 
 func decodeTaskCursor(c string) (pgtype.Date, string, error) {
-	bad := fmt.Errorf("tasks: cursor %q is not one this server returned; start again without it", c)
+	bad := fmt.Errorf("tasks: cursor %q is not one this server returned; start again without it: %w", c, ErrInvalidCursor)
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return pgtype.Date{}, "", bad

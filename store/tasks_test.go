@@ -32,6 +32,8 @@ func TestTasksWorklistPaging(t *testing.T) {
 	}
 	add(events.KindTaskClaimed, events.TaskInfo{ID: "t5", Role: "sachbearbeitung", Assignee: "alice", Due: "2025-02-01"}, "alice")
 	add(events.KindTaskCompleted, events.TaskInfo{ID: "t6", Role: "sachbearbeitung", Assignee: "bob", Due: "2025-01-10"}, "bob")
+	add(events.KindTaskOverdue, events.TaskInfo{ID: "t7", Role: "poststelle", Due: "2025-01-01"}, "")
+	yes, no := true, false
 	if _, err := s.ApplyEvents(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +67,14 @@ func TestTasksWorklistPaging(t *testing.T) {
 		{store.TaskQuery{Tenant: "bauamt-erfurt", Assignee: "alice"}, "t5"},
 		{store.TaskQuery{Tenant: "bauamt-erfurt", Statuses: []string{"completed"}}, "t6"},
 		{store.TaskQuery{Tenant: "other"}, ""},
+		// A clerk's default worklist: the tasks of her roles and hers.
+		{store.TaskQuery{Tenant: "bauamt-erfurt", Roles: []string{"teamleitung"}, OrAssignee: "alice", Limit: 1}, "t5 | t3"},
+		{store.TaskQuery{Tenant: "bauamt-erfurt", Roles: []string{"sachbearbeitung"}, OrAssignee: "alice"}, "t2,t5,t1,t4"},
+		{store.TaskQuery{Tenant: "bauamt-erfurt", OrAssignee: "alice"}, "t5"},
+		{store.TaskQuery{Tenant: "bauamt-erfurt", Roles: []string{"poststelle"}, OrAssignee: "alice", Overdue: &yes}, "t7"},
+		{store.TaskQuery{Tenant: "bauamt-erfurt", Roles: []string{"poststelle"}, Overdue: &no}, ""},
+		{store.TaskQuery{Tenant: "bauamt-erfurt", Reference: "BA-2025-0101"}, ""},
+		{store.TaskQuery{Tenant: "bauamt-erfurt", Reference: ref, Statuses: []string{"completed"}}, "t6"},
 	} {
 		if got := page(tc.q); got != tc.want {
 			t.Errorf("%+v: pages %q, want %q", tc.q, got, tc.want)
@@ -88,10 +98,13 @@ func TestTasksWorklistPaging(t *testing.T) {
 	if _, err := s.Task(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown task: %v", err)
 	}
-	if _, err := s.Tasks(ctx, store.TaskQuery{Tenant: "bauamt-erfurt", After: "garbage!"}); err == nil {
+	if _, err := s.Tasks(ctx, store.TaskQuery{Tenant: "bauamt-erfurt", After: "garbage!"}); !errors.Is(err, store.ErrInvalidCursor) {
 		t.Error("a forged cursor was accepted")
 	}
 	if _, err := s.Tasks(ctx, store.TaskQuery{}); err == nil {
 		t.Error("a query without tenant was accepted")
+	}
+	if _, err := s.Tasks(ctx, store.TaskQuery{Tenant: "bauamt-erfurt", Assignee: "a", OrAssignee: "b"}); err == nil {
+		t.Error("Assignee with OrAssignee was accepted")
 	}
 }

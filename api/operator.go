@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/amtsweg/amtsweg/auth"
+	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/workflows"
+)
+
+// RoleOperator is the role that may see incidents, retry failed steps and
+// cancel procedures of its authority.
+const RoleOperator = "operator"
+
+// IncidentSummary is a step that failed finally and waits for an operator.
+type IncidentSummary struct {
+	Reference string        `json:"reference"`
+	Procedure ProcedureInfo `json:"procedure"`
+	Step      string        `json:"step"`
+	Message   string        `json:"message"`
+	RaisedAt  time.Time     `json:"raisedAt"`
+	// Retry is the API path that retries the step.
+	Retry string `json:"retry"`
+}
+
+// IncidentList is the body of GET /api/v1/incidents.
+type IncidentList struct {
+	Incidents  []IncidentSummary `json:"incidents"`
+	NextCursor string            `json:"nextCursor,omitempty"`
+}
+
+// OperatorAction is the body of a 202 answer to a retry or a cancellation:
+// the procedure took the request; the projections show its effect shortly.
+type OperatorAction struct {
+	Reference string `json:"reference"`
+	Step      string `json:"step,omitempty"`
+	Status    string `json:"status"`
+}
+
+// routeOperator serves the operators' routes; all need RoleOperator.
+func (s *Server) routeOperator(authn func(http.Handler) http.Handler) {
+	op := func(h http.HandlerFunc) http.Handler { return authn(auth.RequireRole(RoleOperator)(h)) }
+	s.mux.Handle("GET /api/v1/incidents", op(s.listIncidents))
+	s.mux.Handle("POST /api/v1/applications/{reference}/incidents/{step}/retry", op(s.retryIncident))
+	s.mux.Handle("POST /api/v1/applications/{reference}/cancel", op(s.cancelApplication))
+}
+
+func incidentSummary(i *store.Incident, lang string) IncidentSummary {
+	return IncidentSummary{
+		Reference: i.Reference,
+		Procedure: ProcedureInfo{Key: i.Procedure, Version: i.Version, Title: text(i.Title, lang)},
+		Step:      i.Step,
+		Message:   i.Message,
+		RaisedAt:  i.RaisedAt,
+		Retry:     "/api/v1/applications/" + url.PathEscape(i.Reference) + "/incidents/" + url.PathEscape(i.Step) + "/retry",
+	}
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	limit, ok := queryLimit(r)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "invalid limit", "limit is a number of incidents from 1 to 500")
+		return
+	}
+	page, err := s.cfg.Store.OpenIncidents(r.Context(), store.IncidentQuery{Tenant: p.Tenant,
+		Reference: strings.TrimSpace(r.URL.Query().Get("reference")), After: r.URL.Query().Get("cursor"), Limit: limit})
+	if errors.Is(err, store.ErrInvalidCursor) {
+		writeError(w, http.StatusBadRequest, "invalid cursor", "use the nextCursor of the previous page, or start again without cursor")
+		return
+	}
+	if err != nil {
+		s.log.Error("incident query failed", "tenant", p.Tenant, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "incidents temporarily unavailable", "try again in a moment")
+		return
+	}
+	lang := requestLanguage(r)
+	out := IncidentList{Incidents: make([]IncidentSummary, 0, len(page.Incidents)), NextCursor: page.NextCursor}
+	for i := range page.Incidents {
+		out.Incidents = append(out.Incidents, incidentSummary(&page.Incidents[i], lang))
+	}
+	w.Header().Set("Content-Language", lang)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// operatorApplication reads the application named in the path and checks
+// it belongs to the caller's authority (else 404, as for an unknown one).
+func (s *Server) operatorApplication(w http.ResponseWriter, r *http.Request, p auth.Principal) (store.Status, bool) {
+	ref := r.PathValue("reference")
+	st, err := s.cfg.Store.ApplicationStatus(r.Context(), ref)
+	if err == nil && st.Tenant == p.Tenant {
+		return st, true
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("application lookup failed", "reference", ref, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "application temporarily unavailable", "try again in a moment")
+		return st, false
+	}
+	writeError(w, http.StatusNotFound, "no such application in your authority", "check the reference")
+	return store.Status{}, false
+}
+
+func (s *Server) retryIncident(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	st, ok := s.operatorApplication(w, r, p)
+	if !ok {
+		return
+	}
+	if s.cfg.Procedures == nil {
+		writeError(w, http.StatusServiceUnavailable, "retries are not available on this server",
+			"the API server runs without a connection to Temporal")
+		return
+	}
+	step := r.PathValue("step")
+	ctx, cancel := context.WithTimeout(r.Context(), ActionTimeout)
+	defer cancel()
+	err := s.cfg.Procedures.RetryIncident(ctx, st.Reference, workflows.RetryRequest{Step: step, Actor: actor(p)})
+	if err != nil {
+		s.writeActionError(w, r, st.Reference, err)
+		return
+	}
+	s.log.Info("incident retry requested", "reference", st.Reference, "step", step, "by", p.Subject)
+	writeJSON(w, http.StatusAccepted, OperatorAction{Reference: st.Reference, Step: step, Status: "retrying"})
+}
+
+func (s *Server) cancelApplication(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	st, ok := s.operatorApplication(w, r, p)
+	if !ok {
+		return
+	}
+	if st.State == "completed" {
+		writeError(w, http.StatusConflict, "the procedure of "+st.Reference+" has already ended", "")
+		return
+	}
+	if s.cfg.Procedures == nil {
+		writeError(w, http.StatusServiceUnavailable, "cancelling is not available on this server",
+			"the API server runs without a connection to Temporal")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), ActionTimeout)
+	defer cancel()
+	if err := s.cfg.Procedures.Cancel(ctx, st.Reference); err != nil {
+		s.writeActionError(w, r, st.Reference, err)
+		return
+	}
+	s.log.Info("procedure cancellation requested", "reference", st.Reference, "by", p.Subject)
+	writeJSON(w, http.StatusAccepted, OperatorAction{Reference: st.Reference, Status: "cancelling"})
+}
