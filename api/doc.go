@@ -10,6 +10,33 @@
 //	GET /api/v1/status/{reference}       the application's public status;
 //	                                     header X-Access-Code: the citizen's code
 //
+// Designers' procedure definitions (served with Config.Deployer and
+// Config.Verifier; every route needs a bearer token):
+//
+//	POST /api/v1/definitions             deploy one YAML definition (body as
+//	                                     application/yaml, or multipart part
+//	                                     "file"); role "designer". 201 created,
+//	                                     200 identical content (a no-op), 409
+//	                                     the version exists with other content
+//	                                     (the hint names the next free
+//	                                     versions), 422 invalid: {"errors":
+//	                                     [{file, line, column, path, message,
+//	                                     fix}]}, naming e.g. a plugin activity
+//	                                     no worker offers
+//	GET  /api/v1/definitions[?key=K]     deployed versions, newest first, with
+//	                                     instance counts (total, running) and
+//	                                     the version new applications take
+//	GET  /api/v1/definitions/{key}/{version}
+//	                                     model and YAML source (only the source
+//	                                     with Accept: application/yaml)
+//	GET  /api/v1/definitions/{key}/{version}/diagram
+//	                                     format=svg (default, image/svg+xml) or
+//	                                     mermaid (text/plain); lang=de|en
+//
+// Reading definitions needs a valid token but no role: definitions are not
+// tenant-specific, and the instance counts are totals over all
+// authorities, without references or personal data.
+//
 // The status API shows an application only to whoever knows its access
 // code. Only the code's SHA-256 is stored; the comparison runs in constant
 // time, and a wrong code and an unknown reference get the same 404 answer
@@ -20,6 +47,11 @@
 // (Cache-Control: no-store). Texts come in the language the client asks
 // for with Accept-Language (German, the default, or English), or with the
 // query parameter lang=de|en.
+//
+// Server.LookupStatus exposes that same check (limits, constant-time
+// comparison, one answer for unknown reference and wrong code) to the
+// citizen's status page (package web), so API and page share one set of
+// limits.
 //
 // Errors are JSON: {"error": "what went wrong", "hint": "what to do"}.
 package api

@@ -102,6 +102,9 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.Handler())
 	s.mux.HandleFunc("GET /api/v1/status/{reference}", s.status)
+	if cfg.Deployer != nil {
+		s.routeDefinitions()
+	}
 	if cfg.Verifier != nil {
 		s.routeTasks()
 	}

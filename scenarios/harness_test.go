@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -122,36 +121,6 @@ func (p *projection) events() []*events.ProcedureEvent {
 	return append([]*events.ProcedureEvent(nil), p.evs...)
 }
 
-// definitionSource serves deployed definitions from the store, as the
-// worker's does.
-type definitionSource struct{ s *store.Store }
-
-func (d definitionSource) DefinitionByHash(ctx context.Context, hash string) (*definitions.Procedure, error) {
-	rec, err := d.s.DefinitionByHash(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%s: %w", hash, activities.ErrDefinitionNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var p definitions.Procedure
-	if err := json.Unmarshal(rec.Model, &p); err != nil {
-		return nil, fmt.Errorf("definition %s %s: stored model: %w", rec.Key, rec.Version, err)
-	}
-	return &p, nil
-}
-
-func (d definitionSource) LatestDefinition(ctx context.Context, key string, on time.Time) (definitions.Ref, error) {
-	rec, err := d.s.LatestDefinition(ctx, key, on)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
-		return definitions.Ref{}, fmt.Errorf("%s: %w", key, activities.ErrDefinitionNotFound)
-	}
-	if err != nil {
-		return definitions.Ref{}, err
-	}
-	return definitions.Ref{Key: rec.Key, Version: rec.Version, Hash: rec.Hash}, nil
-}
-
 // pluginEnv is the configuration each bundled plugin is built with, besides
 // its own AMTSWEG_DATA_DIR.
 var pluginEnv = map[string]map[string]string{
@@ -242,7 +211,7 @@ func newWorld(t *testing.T, start time.Time) *world {
 	env.SetStartTime(start)
 	env.SetTestTimeout(5 * time.Minute)
 	proj := &projection{store: st}
-	procworker.Register(env, &activities.Activities{Definitions: definitionSource{st}, Events: proj})
+	procworker.Register(env, &activities.Activities{Definitions: deployment.Source{Store: st}, Events: proj})
 	// Every plugin activity under its own name, run by the host as the
 	// worker's dynamic activity does.
 	for _, spec := range h.Activities() {

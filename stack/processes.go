@@ -78,7 +78,7 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		return err
 	}
 	wk, err := procworker.New(c, procworker.Options{
-		Activities: &activities.Activities{Definitions: definitionSource{st}, Events: eventPublisher{w}},
+		Activities: &activities.Activities{Definitions: deployment.Source{Store: st}, Events: eventPublisher{w}},
 		Plugins:    ph,
 		Worker: worker.Options{
 			MaxConcurrentActivityExecutionSize:      200,
@@ -236,7 +236,7 @@ func (s signaler) Signal(ctx context.Context, reference, ceType, id string, data
 	if err != nil {
 		return err
 	}
-	def, err := definitionSource{s.st}.DefinitionByHash(ctx, sub.DefinitionHash)
+	def, err := deployment.Source{Store: s.st}.DefinitionByHash(ctx, sub.DefinitionHash)
 	if err != nil {
 		return err
 	}

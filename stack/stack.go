@@ -7,7 +7,6 @@ package stack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,13 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/amtsweg/amtsweg/activities"
-	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/kafkabus"
 	"github.com/amtsweg/amtsweg/procclient"
@@ -184,33 +180,4 @@ func (p eventPublisher) Publish(ctx context.Context, evs []*events.ProcedureEven
 	// One write for both topics: a retry after a partial failure repeats
 	// messages, which consumers drop by their (reference, seq) id.
 	return p.w.WriteMessages(ctx, msgs...)
-}
-
-// definitionSource reads deployed definitions from the store.
-type definitionSource struct{ s *store.Store }
-
-func (d definitionSource) DefinitionByHash(ctx context.Context, hash string) (*definitions.Procedure, error) {
-	rec, err := d.s.DefinitionByHash(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%s: %w", hash, activities.ErrDefinitionNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var p definitions.Procedure
-	if err := json.Unmarshal(rec.Model, &p); err != nil {
-		return nil, fmt.Errorf("definition %s %s: stored model: %w", rec.Key, rec.Version, err)
-	}
-	return &p, nil
-}
-
-func (d definitionSource) LatestDefinition(ctx context.Context, key string, on time.Time) (definitions.Ref, error) {
-	rec, err := d.s.LatestDefinition(ctx, key, on)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
-		return definitions.Ref{}, fmt.Errorf("%s: %w", key, activities.ErrDefinitionNotFound)
-	}
-	if err != nil {
-		return definitions.Ref{}, err
-	}
-	return definitions.Ref{Key: rec.Key, Version: rec.Version, Hash: rec.Hash}, nil
 }

@@ -1,0 +1,275 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/amtsweg/amtsweg/devstack"
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/workers/intake"
+	"github.com/amtsweg/amtsweg/workflows"
+)
+
+// recordTenant is the authority of the recorded applications.
+const recordTenant = "stadt-erfurt"
+
+var (
+	clerk     = workflows.Actor{Subject: "anna", Name: "Anna Amsel", Tenant: recordTenant, Roles: []string{"sachbearbeitung", "gewerbeamt"}}
+	teamLead  = workflows.Actor{Subject: "bernd", Name: "Bernd Bauer", Tenant: recordTenant, Roles: []string{"sachgebietsleitung"}}
+	gewerbe   = `{"betrieb":{"name":"Bäckerei Korn","rechtsform":"einzelunternehmen","anschrift":{"strasse":"Anger 5","plz":"99084","ort":"Erfurt"}},"taetigkeit":{"beschreibung":"Bäckerei mit Verkauf","erlaubnispflichtig":false},"beginn":"2026-04-01"}`
+	parken    = `{"zone":"A3","licensePlate":"EF-EM 2026","street":"Anger","keeperIsApplicant":true}`
+	applicant = `{"name":"Erika Mustermann","address":"Anger 1, 99084 Erfurt","email":"erika.mustermann@example.org"}`
+)
+
+// recordAction is one thing done to a running application.
+type recordAction struct {
+	// step: complete the open task at this step path as actor with data.
+	step  string
+	actor workflows.Actor
+	data  string
+	// event: the applicant sends this documents-submitted data instead.
+	event string
+	// cancel: an operator cancels the procedure instead.
+	cancel bool
+}
+
+func task(step string, actor workflows.Actor, data string) recordAction {
+	return recordAction{step: step, actor: actor, data: data}
+}
+
+// recordScenario drives one application of a bundled procedure.
+type recordScenario struct {
+	name    string
+	key     string
+	payload string
+	// example, when set, is a submission file (examples/*.json) to submit
+	// instead of key and payload; the actors act for its tenant.
+	example string
+	actions []recordAction
+	// outcome is the expected result; "" records the procedure still
+	// running, waiting at the open task at step waitAt.
+	outcome string
+	waitAt  string
+}
+
+var recordScenarios = []recordScenario{
+	{name: "anwohnerparken-issued", key: "anwohnerparken", payload: parken, outcome: "issued",
+		actions: []recordAction{task("review", clerk, `{"approved":true}`)}},
+	{name: "anwohnerparken-refused", key: "anwohnerparken", payload: parken, outcome: "refused",
+		actions: []recordAction{task("review", clerk, `{"approved":false,"reason":"Kein Hauptwohnsitz in der Zone"}`)}},
+	{name: "anwohnerparken-waiting", key: "anwohnerparken", payload: parken, waitAt: "review"},
+	{name: "anwohnerparken-cancelled", key: "anwohnerparken", payload: parken, outcome: "cancelled",
+		actions: []recordAction{{cancel: true}}},
+	{name: "gewerbeanmeldung-documents-permit-registered", key: "gewerbeanmeldung", payload: gewerbe, outcome: "registered",
+		actions: []recordAction{
+			task("vollstaendigkeit", clerk, `{"vollstaendig":false,"erlaubnispflichtig":false,"fehlendeUnterlagen":"Kopie des Personalausweises"}`),
+			{event: `{"dokumente":[{"name":"ausweis.pdf","mediaType":"application/pdf"}]}`},
+			task("vollstaendigkeit", clerk, `{"vollstaendig":true,"erlaubnispflichtig":true}`),
+			task("erlaubnis-pruefen", clerk, `{"erlaubnisLiegtVor":true}`),
+			task("erlaubnis-pruefen", teamLead, `{"approved":true}`),
+			task("empfangsbescheinigung", clerk, `{"eingetragenAm":"2026-03-02"}`),
+			task("mitteilungen/finanzamt/mitteilung-finanzamt", clerk, `{"uebermitteltAm":"2026-03-03"}`),
+			task("mitteilungen/kammer/mitteilung-kammer", clerk, `{"uebermitteltAm":"2026-03-04"}`),
+		}},
+	{name: "gewerbeanmeldung-four-eyes-rework-rejected", key: "gewerbeanmeldung", payload: gewerbe, outcome: "rejected",
+		actions: []recordAction{
+			task("vollstaendigkeit", clerk, `{"vollstaendig":true,"erlaubnispflichtig":true}`),
+			task("erlaubnis-pruefen", clerk, `{"erlaubnisLiegtVor":true}`),
+			task("erlaubnis-pruefen", teamLead, `{"approved":false,"comment":"Die Erlaubnis ist abgelaufen."}`),
+			task("erlaubnis-pruefen", clerk, `{"erlaubnisLiegtVor":false,"begruendung":"Erlaubnis seit 2025 abgelaufen"}`),
+			task("erlaubnis-pruefen", teamLead, `{"approved":true}`),
+		}},
+	{name: "bauantrag-freistellung-permit-free", example: "../examples/bauantrag-freistellung.json", outcome: "permit-free",
+		actions: []recordAction{
+			task("eingangspruefung-freistellung", clerk, `{"verfahren":"genehmigungsfreistellung","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
+		}},
+	// Documents are requested and submitted; the procedure is recorded
+	// waiting for the second initial check.
+	{name: "bauantrag-nachforderung-waiting", example: "../examples/bauantrag.json", waitAt: "eingangspruefung-vereinfacht",
+		actions: []recordAction{
+			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":false,"fehlendeUnterlagen":["Lageplan im Maßstab 1:500"],"behoerden":[]}`),
+			{event: `{"dokumente":[{"art":"lageplan","datei":"lageplan-1-500.pdf"}]}`},
+		}},
+}
+
+// TestRecordHistories runs scenarios of the bundled procedures on the
+// development stack (embedded Temporal, Kafka, PostgreSQL, the bundled
+// plugins as processes) and, with -record, writes each application's
+// history into testdata/histories for TestReplay. Without -record it does
+// nothing: recording is a tool, run when histories are added.
+func TestRecordHistories(t *testing.T) {
+	if !*record {
+		t.Skip("records only with -record: go test ./workflows -run TestRecordHistories -record")
+	}
+	d := startDev(t)
+	defer d.Stop()
+	c, err := d.Stack.Temporal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range recordScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			ref := playScenario(ctx, t, d, sc)
+			id := workflows.WorkflowID(ref)
+			runs := historyChain(ctx, t, c, id, "")
+			if len(runs) != 1 {
+				t.Fatalf("%d runs; the scenarios are short and must not continue as new", len(runs))
+			}
+			writeHistory(t, sc.name+".json", runs[0])
+		})
+	}
+}
+
+func startDev(t *testing.T) *devstack.Dev {
+	t.Helper()
+	// The postgres user must reach the data directory when run as root.
+	dir, err := os.MkdirTemp("", "amtsweg-record-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d, err := devstack.Start(ctx, devstack.Options{
+		DataDir: dir, APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", Executable: exe,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatalf("start dev stack: %v", err)
+	}
+	return d
+}
+
+// playScenario submits the application through Kafka and performs the
+// scenario's actions; it returns the reference once the procedure has
+// ended with the expected outcome (or waits at sc.waitAt).
+func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordScenario) string {
+	t.Helper()
+	sub := intake.Submission{Procedure: sc.key, Tenant: recordTenant,
+		Applicant: json.RawMessage(applicant), Payload: json.RawMessage(sc.payload)}
+	if sc.example != "" {
+		raw, err := os.ReadFile(sc.example)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub = intake.Submission{}
+		if err := json.Unmarshal(raw, &sub); err != nil {
+			t.Fatalf("%s: %v", sc.example, err)
+		}
+	}
+	w := kafkabus.NewWriter(d.Brokers, events.TopicIntake)
+	rc, err := intake.Submit(ctx, w, sub, time.Now())
+	w.Close()
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	ref := rc.Reference
+	pc, err := d.Stack.Procedures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Stack.Temporal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range sc.actions {
+		switch {
+		case a.cancel:
+			awaitOpenTask(ctx, t, d, ref, "")
+			if err := pc.Cancel(ctx, ref); err != nil {
+				t.Fatalf("cancel: %v", err)
+			}
+		case a.event != "":
+			v, err := events.Encode(fmt.Sprintf("%s-ev%d", ref, i), "urn:amtsweg:record", "de.amtsweg.applicant.documents-submitted.v1",
+				ref, time.Now(), json.RawMessage(a.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			aw := kafkabus.NewWriter(d.Brokers, events.TopicApplicant)
+			err = aw.WriteMessages(ctx, kafka.Message{Key: []byte(ref), Value: v})
+			aw.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		default:
+			a.actor.Tenant = sub.Tenant
+			tk := awaitOpenTask(ctx, t, d, ref, a.step)
+			if _, err := pc.Claim(ctx, ref, workflows.TaskRequest{TaskID: tk.ID, Actor: a.actor}); err != nil {
+				t.Fatalf("action %d: claim %s at %s: %v", i, tk.ID, a.step, err)
+			}
+			if _, err := pc.Complete(ctx, ref, workflows.CompleteRequest{TaskID: tk.ID, Actor: a.actor, Data: json.RawMessage(a.data)}); err != nil {
+				t.Fatalf("action %d: complete %s at %s: %v", i, tk.ID, a.step, err)
+			}
+		}
+	}
+	if sc.outcome == "" {
+		awaitOpenTask(ctx, t, d, ref, sc.waitAt)
+		return ref
+	}
+	var res workflows.Result
+	err = c.GetWorkflow(ctx, workflows.WorkflowID(ref), "").Get(ctx, &res)
+	if sc.outcome == "cancelled" {
+		var ce *temporal.CanceledError
+		if !errors.As(err, &ce) {
+			t.Fatalf("cancelled procedure ended with %+v, %v", res, err)
+		}
+		return ref
+	}
+	if err != nil || res.Outcome != sc.outcome {
+		t.Fatalf("ended with %+v, %v; want %s", res, err, sc.outcome)
+	}
+	return ref
+}
+
+// awaitOpenTask waits until the procedure has an open task at step (any
+// step when empty).
+func awaitOpenTask(ctx context.Context, t *testing.T, d *devstack.Dev, ref, step string) workflows.TaskView {
+	t.Helper()
+	c, err := d.Stack.Temporal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	var state workflows.StateView
+	for {
+		v, err := c.QueryWorkflow(ctx, workflows.WorkflowID(ref), "", workflows.QueryState)
+		if err == nil {
+			var st workflows.StateView
+			if err := v.Get(&st); err == nil {
+				state = st
+				seen = seen[:0]
+				for _, tk := range st.Tasks {
+					if tk.Status == workflows.TaskOpen && (step == "" || tk.Step == step) {
+						return tk
+					}
+					seen = append(seen, tk.Step+":"+string(tk.Status))
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: no open task at %q; tasks: %s; milestone %s, incidents %v", ref, step, strings.Join(seen, ", "), state.Milestone, state.Incidents)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

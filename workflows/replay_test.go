@@ -1,0 +1,135 @@
+package workflows_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/amtsweg/amtsweg/workflows"
+)
+
+// record makes TestRecordHistories and TestContinueAsNewOnTemporal write
+// the histories they produce into testdata/histories. Record only to add
+// histories; never re-record an existing one to make TestReplay pass.
+var record = flag.Bool("record", false, "write recorded workflow histories into testdata/histories")
+
+// historiesDir holds the recorded histories TestReplay replays.
+var historiesDir = filepath.Join("testdata", "histories")
+
+// TestReplay replays every recorded history against the current
+// interpreter. A failure means the change under test would break running
+// procedures: guard it with workflow.GetVersion (see the package doc).
+//
+// Only ProcedureWorkflow is registered: the replayer takes the results of
+// local activities (loading the definition, deadlines, publishing) from
+// the markers in the history and those of activities from their completion
+// events, and never runs either.
+func TestReplay(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 5 {
+		t.Fatalf("%d recorded histories in %s; the recorded set is missing (go test -run 'TestRecordHistories|TestContinueAsNewOnTemporal' -record adds them)", len(files), historiesDir)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+			r := newReplayer(t)
+			r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+}
+
+func newReplayer(t *testing.T) worker.WorkflowReplayer {
+	t.Helper()
+	// Deadlock detection measures the machine, not the code; replay checks
+	// determinism only.
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DisableDeadlockDetection: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestReplayDetectsChangedCommands is the control of TestReplay: a
+// workflow under the same name that issues other commands must fail the
+// replay of a recorded history.
+func TestReplayDetectsChangedCommands(t *testing.T) {
+	f := filepath.Join(historiesDir, "anwohnerparken-issued.json")
+	if _, err := os.Stat(f); err != nil {
+		t.Fatalf("recorded history missing: %v", err)
+	}
+	changed := func(ctx workflow.Context, in workflows.Input) (workflows.Result, error) {
+		// Starts with a timer where the interpreter loads the definition.
+		if err := workflow.Sleep(ctx, 1); err != nil {
+			return workflows.Result{}, err
+		}
+		return workflows.Result{Outcome: "issued"}, nil
+	}
+	r := newReplayer(t)
+	r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err == nil {
+		t.Fatal("a workflow with other commands replayed the recorded history without error")
+	}
+}
+
+// fetchHistory reads one run's whole history from the server.
+func fetchHistory(ctx context.Context, t *testing.T, c client.Client, id, runID string) *historypb.History {
+	t.Helper()
+	h := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatalf("history of %s/%s: %v", id, runID, err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	if len(h.Events) == 0 {
+		t.Fatalf("history of %s/%s is empty", id, runID)
+	}
+	return h
+}
+
+// writeHistory stores h as testdata/histories/name in the JSON form of
+// `temporal workflow show --output json`, which the replayer reads. An
+// existing history is never overwritten: recorded histories stand for
+// procedures running in production.
+func writeHistory(t *testing.T, name string, h *historypb.History) {
+	t.Helper()
+	if historyExists(name) {
+		t.Logf("kept the recorded %s; only new histories are written", name)
+		return
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(historiesDir, name)
+	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %s (%d events)", p, len(h.Events))
+}
+
+// historyExists reports whether testdata/histories/name is recorded.
+func historyExists(name string) bool {
+	_, err := os.Stat(filepath.Join(historiesDir, name))
+	return err == nil
+}
