@@ -132,5 +132,6 @@ type TaskView struct {
 	Overdue     bool       `json:"overdue,omitempty"`
 	Escalated   bool       `json:"escalated,omitempty"`
 	Approval    bool       `json:"approval,omitempty"`
+	ApprovalOf  string     `json:"approvalOf,omitempty"`
 	CompletedBy string     `json:"completedBy,omitempty"`
 }

@@ -27,8 +27,14 @@ const historyLimit = 10_000
 // application: it loads the definition (recorded in history), then walks its
 // steps, publishing a domain event for every state change.
 func ProcedureWorkflow(ctx workflow.Context, in Input) (Result, error) {
-	r, err := newRun(ctx, in)
-	if err != nil {
+	r := newRun(ctx, in)
+	// Handlers come first: an Update that arrives while the definition
+	// loads is answered (there is no such task yet) instead of being refused
+	// as unknown. Registering them issues no command.
+	if err := r.registerHandlers(ctx); err != nil {
+		return Result{}, err
+	}
+	if err := r.load(ctx); err != nil {
 		return Result{}, err
 	}
 	return r.execute(ctx)
@@ -100,20 +106,28 @@ type incidentInfo struct {
 	Message string `json:"message"`
 }
 
-func newRun(ctx workflow.Context, in Input) (*run, error) {
+func newRun(ctx workflow.Context, in Input) *run {
 	r := &run{
 		in:     in,
 		tasks:  map[string]*task{},
 		retry:  map[string]bool{},
 		logger: workflow.GetLogger(ctx),
 	}
+	r.State.initMaps()
+	return r
+}
+
+// load reads the pinned definition (recorded in history) and sets up the
+// state: fresh, or carried over by continue-as-new.
+func (r *run) load(ctx workflow.Context) error {
+	in := r.in
 	lao := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
 	})
 	var def definitions.Procedure
 	if err := workflow.ExecuteLocalActivity(lao, activities.LoadDefinitionName, in.Definition).Get(ctx, &def); err != nil {
-		return nil, fmt.Errorf("load definition %s %s: %w", in.Definition.Key, in.Definition.Version, err)
+		return fmt.Errorf("load definition %s %s: %w", in.Definition.Key, in.Definition.Version, err)
 	}
 	r.def = &def
 	r.steps = indexSteps(def.Steps)
@@ -135,7 +149,7 @@ func newRun(ctx workflow.Context, in Input) (*run, error) {
 		r.Vars["reference"] = in.Reference
 		r.Vars["tenant"] = in.Tenant
 	}
-	return r, nil
+	return nil
 }
 
 func indexSteps(steps []definitions.Step) map[string]*definitions.Step {
@@ -158,9 +172,6 @@ func decodeJSON(raw json.RawMessage) any {
 }
 
 func (r *run) execute(ctx workflow.Context) (Result, error) {
-	if err := r.registerHandlers(ctx); err != nil {
-		return Result{}, err
-	}
 	workflow.Go(ctx, r.publisher)
 	workflow.Go(ctx, r.receiveApplicantEvents)
 	workflow.Go(ctx, r.watchClocks)

@@ -277,6 +277,10 @@ func TestProcedureApprovedWithFourEyesAndParticipation(t *testing.T) {
 	if len(completed) != 1 || completed[0].Outcome.Outcome != "approved" || completed[0].Outcome.Title.De != "Genehmigt" {
 		t.Errorf("completed events: %+v", completed)
 	}
+	created := h.rec.find(events.KindTaskCreated)
+	if a := created[1].Task; !a.Approval || a.ApprovalOf != created[0].Task.ID || a.CompletedBy != "anna" {
+		t.Errorf("approval task %+v should approve %s, done by anna", a, created[0].Task.ID)
+	}
 	if got := h.rec.find(events.KindTaskCompleted); len(got) != 3 || string(got[0].Task.Data) != `{"complete":true}` || got[0].Actor != "anna" {
 		t.Errorf("task-completed events: %d, first %+v", len(got), got[0])
 	}

@@ -62,7 +62,7 @@ func (r *run) emitTask(ctx workflow.Context, kind events.Kind, t *task, actor st
 		}
 		e.Task = &events.TaskInfo{
 			ID: t.ID, Title: text(t.title), Role: t.Role, Assignee: t.Assignee, Due: t.Due,
-			Escalated: t.Escalated, Approval: t.Approval, CompletedBy: t.CompletedBy,
+			Escalated: t.Escalated, Approval: t.Approval, ApprovalOf: t.ApprovalOf, CompletedBy: t.CompletedBy,
 		}
 		if kind == events.KindTaskCreated {
 			e.Task.Form = t.form
@@ -121,6 +121,7 @@ func (r *run) approve(ctx workflow.Context, step *definitions.Step, path string,
 	}
 	a := r.newTask(ctx, path, step.FourEyes.Role, title, "", approvalForm, "")
 	a.Approval = true
+	a.ApprovalOf = done.ID
 	a.CompletedBy = done.Assignee
 	r.emitTask(ctx, events.KindTaskCreated, a, "", false)
 	if err := r.awaitTask(ctx, a, nil, nil); err != nil {
