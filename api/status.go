@@ -109,38 +109,56 @@ const (
 	notFoundHint = "check the reference and the access code in your confirmation of receipt; both are case-insensitive"
 )
 
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Vary", "Accept-Language")
-	ref := r.PathValue("reference")
+// ErrNoApplication is LookupStatus's answer both for an unknown reference
+// and for a wrong access code: callers must not tell the two apart.
+var ErrNoApplication = errors.New(notFoundMsg)
+
+// ErrStatusUnavailable means the status could not be read (the database
+// failed); the caller should ask the citizen to try again later.
+var ErrStatusUnavailable = errors.New("status temporarily unavailable")
+
+// TooManyAttemptsError means the reference or the client address has used
+// up its failed attempts; RetryAfter says when the next one is allowed.
+type TooManyAttemptsError struct {
+	RetryAfter time.Duration
+}
+
+func (e *TooManyAttemptsError) Error() string {
+	return "too many failed attempts: wait " + e.RetryAfter.Round(time.Second).String() + " before trying again"
+}
+
+// LookupStatus is the status API's access check for other front ends of
+// the same server (the citizen's status page): it applies the rate limits
+// of failed attempts per reference and per client address (taken from r
+// with Config.ClientAddress), reads the application, compares the SHA-256
+// of the canonical access code in constant time (an unknown reference is
+// compared against a dummy hash, so it costs what a wrong code costs),
+// counts a failure, and returns the public status with texts in lang ("de"
+// or "en").
+//
+// Errors: *TooManyAttemptsError before any lookup when a limit is used up;
+// ErrNoApplication, identical for an unknown reference and a wrong code;
+// ErrStatusUnavailable when the database fails. An empty access code is
+// the caller's to reject before calling (it is not counted as an attempt).
+func (s *Server) LookupStatus(r *http.Request, reference, accessCode, lang string) (StatusResponse, error) {
 	client := s.cfg.ClientAddress(r)
 	now := time.Now()
-	if wait := max(s.byRef.retryAfter(ref, now), s.byClient.retryAfter(client, now)); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		writeError(w, http.StatusTooManyRequests, "too many failed attempts",
-			"wait "+wait.Round(time.Second).String()+" before trying again, and check the reference and access code")
-		return
+	if wait := max(s.byRef.retryAfter(reference, now), s.byClient.retryAfter(client, now)); wait > 0 {
+		return StatusResponse{}, &TooManyAttemptsError{RetryAfter: wait}
 	}
-	code := r.Header.Get("X-Access-Code")
-	if code == "" {
-		writeError(w, http.StatusBadRequest, "access code missing",
-			"send the access code from your confirmation of receipt in the X-Access-Code header")
-		return
-	}
-	sum := sha256.Sum256([]byte(events.CanonicalAccessCode(code)))
+	sum := sha256.Sum256([]byte(events.CanonicalAccessCode(accessCode)))
 
 	var st store.Status
 	var err error
-	if events.ValidateReference(ref) == nil {
-		st, err = s.cfg.Store.ApplicationStatus(r.Context(), ref)
+	if events.ValidateReference(reference) == nil {
+		st, err = s.cfg.Store.ApplicationStatus(r.Context(), reference)
 	} else {
 		err = store.ErrNotFound
 	}
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.log.Error("status lookup failed", "reference", ref, "error", err)
-		writeError(w, http.StatusServiceUnavailable, "status temporarily unavailable", "try again in a few minutes")
-		return
+		s.log.Error("status lookup failed", "reference", reference, "error", err)
+		return StatusResponse{}, ErrStatusUnavailable
 	}
 	stored := s.dummyHash
 	if known {
@@ -149,14 +167,49 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	// Compare always, so an unknown reference costs what a wrong code does.
 	match := subtle.ConstantTimeCompare(sum[:], stored) == 1
 	if !known || !match {
-		s.byRef.fail(ref, now)
+		s.byRef.fail(reference, now)
 		s.byClient.fail(client, now)
-		writeError(w, http.StatusNotFound, notFoundMsg, notFoundHint)
+		return StatusResponse{}, ErrNoApplication
+	}
+	return statusResponse(&st, lang), nil
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Accept-Language")
+	ref := r.PathValue("reference")
+	code := r.Header.Get("X-Access-Code")
+	if code == "" {
+		// Rate-limited clients learn nothing more from this answer, so it
+		// may come first.
+		if wait := max(s.byRef.retryAfter(ref, time.Now()), s.byClient.retryAfter(s.cfg.ClientAddress(r), time.Now())); wait > 0 {
+			tooMany(w, wait)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "access code missing",
+			"send the access code from your confirmation of receipt in the X-Access-Code header")
 		return
 	}
 	lang := requestLanguage(r)
-	w.Header().Set("Content-Language", lang)
-	writeJSON(w, http.StatusOK, statusResponse(&st, lang))
+	resp, err := s.LookupStatus(r, ref, code, lang)
+	var many *TooManyAttemptsError
+	switch {
+	case errors.As(err, &many):
+		tooMany(w, many.RetryAfter)
+	case errors.Is(err, ErrNoApplication):
+		writeError(w, http.StatusNotFound, notFoundMsg, notFoundHint)
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, "status temporarily unavailable", "try again in a few minutes")
+	default:
+		w.Header().Set("Content-Language", lang)
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+func tooMany(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	writeError(w, http.StatusTooManyRequests, "too many failed attempts",
+		"wait "+wait.Round(time.Second).String()+" before trying again, and check the reference and access code")
 }
 
 func statusResponse(st *store.Status, lang string) StatusResponse {

@@ -23,6 +23,7 @@ import (
 	"github.com/amtsweg/amtsweg/plugins/host"
 	"github.com/amtsweg/amtsweg/procclient"
 	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/web"
 	"github.com/amtsweg/amtsweg/workers/intake"
 	"github.com/amtsweg/amtsweg/workers/procworker"
 	"github.com/amtsweg/amtsweg/workers/projector"
@@ -178,6 +179,11 @@ func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissue
 	})
 	if dev != nil {
 		dev.Mount(srv.Mux())
+	}
+	if err := web.Mount(srv.Mux(), web.Config{Store: st, Status: srv, Verifier: verifier, Procedures: pc,
+		Deployer: &deployment.Deployer{Store: st}, DevIssuer: dev, OIDC: web.OIDCFromEnv(s.Config.OIDCIssuer),
+		EFileDir: web.EFileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]), Logger: s.Log.With("component", "web")}); err != nil {
+		return nil, err
 	}
 	return srv, nil
 }
