@@ -22,7 +22,7 @@ import (
 var definitionsCmd = &cobra.Command{
 	Use:     "definitions",
 	Aliases: []string{"definition", "defs"},
-	Short:   "Validate and draw procedure definitions",
+	Short:   "Validate, draw, deploy and list procedure definitions",
 	Long: `Procedure definitions are YAML files in the Amtsweg definition language
 (see docs/definitions.md and definitions/schema/procedure.schema.json).`,
 }
