@@ -60,6 +60,9 @@ type Options struct {
 	// started from; default os.Executable().
 	Executable string
 	Logger     *slog.Logger
+	// Configure, when set, adjusts the processes' configuration before they
+	// start (the benchmark suite compares settings with it).
+	Configure func(*stack.Config)
 }
 
 // Dev is a running development stack.
@@ -164,7 +167,7 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		return nil, err
 	}
 
-	d.Stack = stack.New(stack.Config{
+	scfg := stack.Config{
 		TemporalAddress:   d.Temporal,
 		TemporalNamespace: d.Namespace,
 		Brokers:           d.Brokers,
@@ -181,7 +184,11 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		OIDCIssuer:   d.Issuer.URL(),
 		OIDCAudience: auth.DefaultAudience,
 		Logger:       o.Logger,
-	})
+	}
+	if o.Configure != nil {
+		o.Configure(&scfg)
+	}
+	d.Stack = stack.New(scfg)
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 

@@ -132,6 +132,8 @@ func (s *Stack) RunIntake(ctx context.Context) error {
 		Starter:  starter{pc},
 		Signaler: signaler{pc: pc, st: st},
 		Logger:   s.Log.With("component", "intake"),
+
+		IntakeConsumers: s.Config.IntakeConsumers,
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -49,6 +50,14 @@ type Config struct {
 	OIDCIssuer   string
 	OIDCAudience string
 	Logger       *slog.Logger
+	// IntakeConsumers is how many intake consumers run (default
+	// intake.DefaultIntakeConsumers).
+	IntakeConsumers int
+	// TemporalCompression is the gRPC compression of requests to Temporal:
+	// "gzip", "none", or "" for the default: none when TemporalAddress is a
+	// loopback address (the embedded server of amtsweg dev, where
+	// compressing only costs CPU), gzip otherwise.
+	TemporalCompression string
 }
 
 // DefaultCatalogInterval is the default of Config.CatalogInterval.
@@ -116,17 +125,46 @@ func (s *Stack) Temporal(ctx context.Context) (client.Client, error) {
 	if s.temporal != nil {
 		return s.temporal, nil
 	}
-	c, err := client.DialContext(ctx, client.Options{
+	opts := client.Options{
 		HostPort:  s.Config.TemporalAddress,
 		Namespace: s.Config.TemporalNamespace,
 		Logger:    tlog.NewStructuredLogger(s.Log.With("component", "temporal-client")),
-	})
+	}
+	gzip, err := temporalGzip(s.Config.TemporalCompression, s.Config.TemporalAddress)
+	if err != nil {
+		return nil, err
+	}
+	if !gzip {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", s.Config.TemporalAddress, s.Config.TemporalNamespace, err)
 	}
 	s.temporal = c
 	s.closers = append(s.closers, c.Close)
 	return c, nil
+}
+
+// temporalGzip decides whether requests to Temporal are compressed.
+func temporalGzip(setting, address string) (bool, error) {
+	switch setting {
+	case "gzip":
+		return true, nil
+	case "none":
+		return false, nil
+	case "":
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			host = address
+		}
+		if host == "localhost" {
+			return false, nil
+		}
+		ip := net.ParseIP(host)
+		return ip == nil || !ip.IsLoopback(), nil
+	}
+	return false, fmt.Errorf("temporal compression %q: use gzip or none", setting)
 }
 
 // Procedures returns the client side of running procedures.

@@ -97,7 +97,18 @@ type Config struct {
 	// and GroupApplicant.
 	IntakeTopic, ApplicantTopic string
 	IntakeGroup, ApplicantGroup string
+	// IntakeConsumers is how many consumers of the intake topic run in the
+	// group (default DefaultIntakeConsumers). Each takes a share of the
+	// partitions, so one application's messages (keyed by reference) are
+	// still handled in order, while applications on different partitions
+	// start concurrently. More consumers than partitions sit idle.
+	IntakeConsumers int
 }
+
+// DefaultIntakeConsumers matches the partitions of events.TopicIntake in
+// amtsweg dev; with more partitions (deploy/kafka-topics.sh creates 12),
+// more consumers or more intake processes share them.
+const DefaultIntakeConsumers = 4
 
 // Intake handles the intake and applicant topics' messages.
 type Intake struct {
@@ -143,8 +154,16 @@ func Run(ctx context.Context, cfg Config) error {
 			once.Do(func() { first = err; cancel() })
 		}
 	}
-	wg.Add(1)
-	go run(or(cfg.IntakeGroup, GroupIntake), or(cfg.IntakeTopic, events.TopicIntake), in.HandleSubmission)
+	consumers := cfg.IntakeConsumers
+	if consumers <= 0 {
+		consumers = DefaultIntakeConsumers
+	}
+	// Starting a procedure waits on Temporal; one consumer per partition
+	// keeps that wait from serialising all applications.
+	for range consumers {
+		wg.Add(1)
+		go run(or(cfg.IntakeGroup, GroupIntake), or(cfg.IntakeTopic, events.TopicIntake), in.HandleSubmission)
+	}
 	if cfg.Signaler != nil {
 		wg.Add(1)
 		go run(or(cfg.ApplicantGroup, GroupApplicant), or(cfg.ApplicantTopic, events.TopicApplicant), in.HandleApplicantEvent)

@@ -42,7 +42,18 @@ type Config struct {
 	// BatchSize (default 500) and BatchWait (default 20ms) bound a batch.
 	BatchSize int
 	BatchWait time.Duration
+	// Consumers is how many consumers Run starts in the group (default
+	// DefaultConsumers). Each takes a share of the partitions and applies
+	// its batches in transactions of its own; the partitions hold disjoint
+	// applications (events are keyed by reference), so they never touch
+	// the same rows.
+	Consumers int
 }
+
+// DefaultConsumers is the number of consumers Run starts: two keep
+// PostgreSQL busy while the other decodes its next batch, and leave
+// connections of the store's pool to the other processes of amtsweg dev.
+const DefaultConsumers = 2
 
 func (c *Config) defaults() error {
 	if c.Store == nil {
@@ -71,8 +82,28 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
-	cfg.Logger.Info("projector consuming", "topic", cfg.Topic, "group", cfg.GroupID, "brokers", cfg.Brokers)
-	return consume(ctx, cfg, nil)
+	n := cfg.Consumers
+	if n <= 0 {
+		n = DefaultConsumers
+	}
+	cfg.Logger.Info("projector consuming", "topic", cfg.Topic, "group", cfg.GroupID, "brokers", cfg.Brokers, "consumers", n)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			err := consume(ctx, cfg, nil)
+			cancel() // one consumer failing stops the others
+			errs <- err
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // consume runs the batch consumer; done, if not nil, is called after each

@@ -1,0 +1,160 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// LoadResult is a load test of one HTTP endpoint: the data it ran on, the
+// query plan and the steps (fixed rates, then saturation).
+type LoadResult struct {
+	Name  string `json:"name"`
+	Setup string `json:"setup"`
+	// Rows is the size of the data set (applications or tasks).
+	Rows int `json:"rows"`
+	// SeedSeconds is how long seeding the data took.
+	SeedSeconds float64 `json:"seedSeconds"`
+	// Plans are EXPLAIN outputs of the endpoint's query, by name.
+	Plans map[string]string `json:"plans,omitempty"`
+	// Scans counts sequential and index scans per table during the load,
+	// from pg_stat_user_tables: proof that the real query uses indexes.
+	Scans []TableScans `json:"scans,omitempty"`
+	Steps []LoadStep   `json:"steps"`
+}
+
+// TableScans is the change of a table's scan counters during a load.
+type TableScans struct {
+	Table      string `json:"table"`
+	SeqScans   int64  `json:"seqScans"`
+	IdxScans   int64  `json:"idxScans"`
+	SeqTupRead int64  `json:"seqTupRead"`
+}
+
+// LoadStep is one step of a load test.
+type LoadStep struct {
+	Target string `json:"target"`
+	Mode   string `json:"mode"`
+	// Rate is the offered rate in requests/s (mode rate); Workers the
+	// concurrent clients at saturation (mode max).
+	Rate     int     `json:"rate,omitempty"`
+	Workers  int     `json:"workers,omitempty"`
+	Seconds  float64 `json:"seconds"`
+	Requests int     `json:"requests"`
+	// Success is the share of 200 answers.
+	Success float64 `json:"success"`
+	// Throughput is successful requests per second.
+	Throughput float64        `json:"throughput"`
+	Latency    Latency        `json:"latency"`
+	Codes      map[string]int `json:"codes"`
+	Errors     []string       `json:"errors,omitempty"`
+	Load       string         `json:"load"`
+	Profile    string         `json:"profile,omitempty"`
+}
+
+// Label names the step for the table.
+func (s LoadStep) Label() string {
+	if s.Mode == ModeMax {
+		return fmt.Sprintf("saturation (%d clients)", s.Workers)
+	}
+	return fmt.Sprintf("%d/s", s.Rate)
+}
+
+// Best returns the step with the highest throughput whose p99 stays below
+// p99ms and whose answers were all successful, or nil.
+func (r *LoadResult) Best(p99ms float64) *LoadStep {
+	var best *LoadStep
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if s.Success < 0.999 || s.Latency.P99 >= p99ms {
+			continue
+		}
+		if best == nil || s.Throughput > best.Throughput {
+			best = s
+		}
+	}
+	return best
+}
+
+// Saturation returns the (first) saturation step.
+func (r *LoadResult) Saturation() LoadStep {
+	for _, s := range r.Steps {
+		if s.Mode == ModeMax {
+			return s
+		}
+	}
+	return LoadStep{}
+}
+
+// attack runs one load step with vegeta: at rate requests/s, or (rate 0)
+// with workers clients sending as fast as they are answered.
+func attack(ctx context.Context, cfg *Config, target string, rate, workers int, tr vegeta.Targeter, profileName string) LoadStep {
+	step := LoadStep{Target: target, Mode: ModeRate, Rate: rate}
+	// At a fixed rate vegeta adds clients while answers lag behind, up to
+	// maxClients: a server that cannot keep the rate shows as a lower
+	// throughput, not as an unbounded pile of connections.
+	const maxClients = 512
+	opts := []func(*vegeta.Attacker){vegeta.KeepAlive(true), vegeta.Timeout(30 * time.Second),
+		vegeta.Connections(maxClients), vegeta.MaxConnections(maxClients), vegeta.MaxWorkers(maxClients)}
+	pacer := vegeta.Pacer(vegeta.ConstantPacer{Freq: rate, Per: time.Second})
+	if rate <= 0 {
+		step.Mode, step.Rate, step.Workers = ModeMax, 0, workers
+		pacer = vegeta.ConstantPacer{}
+		opts = append(opts, vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)))
+	}
+	stop := func() {}
+	if profileName != "" {
+		stop = startProfile(cfg, profileName, &step.Profile)
+	}
+	atk := vegeta.NewAttacker(opts...)
+	var lat []time.Duration
+	codes := map[string]int{}
+	var errs errorLog
+	ok := 0
+	var first, last time.Time
+	results := atk.Attack(tr, pacer, cfg.LoadDuration, target)
+	done := ctx.Done()
+	for res := range results {
+		if first.IsZero() || res.Timestamp.Before(first) {
+			first = res.Timestamp
+		}
+		if end := res.End(); end.After(last) {
+			last = end
+		}
+		codes[strconv.Itoa(int(res.Code))]++
+		if res.Code == http.StatusOK && res.Error == "" {
+			ok++
+			lat = append(lat, res.Latency)
+		} else if res.Error != "" {
+			errs.add(fmt.Errorf("%s", res.Error))
+		} else {
+			errs.add(fmt.Errorf("HTTP %d: %.200s", res.Code, res.Body))
+		}
+		select {
+		case <-done:
+			atk.Stop()
+			done = nil
+		default:
+		}
+	}
+	stop()
+	step.Load = loadAverage()
+	step.Requests = ok + errs.n
+	step.Codes = codes
+	step.Errors = errs.list()
+	if !last.IsZero() {
+		step.Seconds = last.Sub(first).Seconds()
+	}
+	if step.Requests > 0 {
+		step.Success = float64(ok) / float64(step.Requests)
+	}
+	if step.Seconds > 0 {
+		step.Throughput = float64(ok) / step.Seconds
+	}
+	step.Latency = summarize(lat)
+	return step
+}

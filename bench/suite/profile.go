@@ -1,0 +1,58 @@
+package suite
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+)
+
+// startProfile starts a CPU profile of the suite's process (which runs the
+// whole stack but PostgreSQL) into <OutDir>/profiles/<name>.pprof when
+// profiling is on, records the file in *path, and returns the function that
+// stops it.
+func startProfile(cfg *Config, name string, path *string) (stop func()) {
+	if !cfg.Profile || cfg.OutDir == "" {
+		return func() {}
+	}
+	dir := filepath.Join(cfg.OutDir, "profiles")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		cfg.Logger.Warn("no CPU profile", "phase", name, "error", err)
+		return func() {}
+	}
+	file := filepath.Join(dir, name+".pprof")
+	f, err := os.Create(file)
+	if err != nil {
+		cfg.Logger.Warn("no CPU profile", "phase", name, "error", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		cfg.Logger.Warn("no CPU profile", "phase", name, "error", err)
+		return func() {}
+	}
+	*path = file
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
+// pprofTop renders the top of a CPU profile as `go tool pprof -top` does,
+// when the go command is installed (the profile file is kept either way).
+func pprofTop(file string, lines int) string {
+	if file == "" {
+		return ""
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Sprintf("(go tool pprof is not installed here; run: go tool pprof -top %s)", file)
+	}
+	out, err := exec.Command(goCmd, "tool", "pprof", "-top", "-nodecount="+fmt.Sprint(lines), file).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("(go tool pprof -top %s failed: %v: %s)", file, err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out))
+}

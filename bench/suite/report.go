@@ -1,0 +1,212 @@
+package suite
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Ratio compares Amtsweg with a baseline on one metric of one mode.
+// For throughput higher is better; for latencies lower is better.
+type Ratio struct {
+	Baseline string  `json:"baseline"`
+	Mode     string  `json:"mode"`
+	Metric   string  `json:"metric"`
+	Amtsweg  float64 `json:"amtsweg"`
+	Other    float64 `json:"other"`
+	// Ratio is Amtsweg/Other.
+	Ratio float64 `json:"ratio"`
+}
+
+func findRun(runs []ProcedureRun, system, mode string) *ProcedureRun {
+	for i := range runs {
+		if runs[i].System == system && runs[i].Mode == mode && runs[i].NotRun == "" {
+			return &runs[i]
+		}
+	}
+	return nil
+}
+
+// ratios compares Amtsweg's runs with each baseline's run of the same mode.
+func ratios(runs []ProcedureRun) []Ratio {
+	var out []Ratio
+	for _, base := range []string{SystemTemporal, SystemDBOS} {
+		for _, mode := range []string{ModeRate, ModeMax} {
+			a, b := findRun(runs, SystemAmtsweg, mode), findRun(runs, base, mode)
+			if a == nil || b == nil {
+				continue
+			}
+			add := func(metric string, x, y float64) {
+				out = append(out, Ratio{Baseline: base, Mode: mode, Metric: metric, Amtsweg: x, Other: y, Ratio: ratio(x, y)})
+			}
+			add("throughput (applications/s)", a.Throughput, b.Throughput)
+			add("submission->started p50 (ms)", a.SubmitToStarted.P50, b.SubmitToStarted.P50)
+			add("submission->started p99 (ms)", a.SubmitToStarted.P99, b.SubmitToStarted.P99)
+			add("task completion p50 (ms)", a.TaskComplete.P50, b.TaskComplete.P50)
+			add("task completion p99 (ms)", a.TaskComplete.P99, b.TaskComplete.P99)
+			add("submission->done p50 (ms)", a.SubmitToDone.P50, b.SubmitToDone.P50)
+			add("submission->done p99 (ms)", a.SubmitToDone.P99, b.SubmitToDone.P99)
+		}
+	}
+	return out
+}
+
+// Target is one benchmark goal and whether this run met it.
+type Target struct {
+	Name  string `json:"name"`
+	Goal  string `json:"goal"`
+	Value string `json:"value"`
+	Met   bool   `json:"met"`
+	// Profile is the CPU profile of the phase, for a missed target.
+	Profile string `json:"profile,omitempty"`
+}
+
+func targets(rep *Report) []Target {
+	var out []Target
+	add := func(name, goal, value string, met bool, profile string) {
+		t := Target{Name: name, Goal: goal, Value: value, Met: met}
+		if !met {
+			t.Profile = profile
+		}
+		out = append(out, t)
+	}
+	for _, mode := range []string{ModeMax, ModeRate} {
+		a, b := findRun(rep.Procedures, SystemAmtsweg, mode), findRun(rep.Procedures, SystemTemporal, mode)
+		if a != nil && b != nil && mode == ModeMax {
+			r := ratio(a.Throughput, b.Throughput)
+			add("throughput vs baseline A ("+mode+")", ">= 0.9x", fmt.Sprintf("%.2fx (%.1f vs %.1f applications/s)", r, a.Throughput, b.Throughput), r >= 0.9, a.Profile)
+		}
+		if a != nil {
+			add("task completion p99 ("+mode+")", "< 300 ms", fmt.Sprintf("%.0f ms", a.TaskComplete.P99), a.TaskComplete.N > 0 && a.TaskComplete.P99 < 300, a.Profile)
+		}
+		if a != nil && mode == ModeRate {
+			add(fmt.Sprintf("projection lag p99 at %.0f applications/s", a.Rate), "< 100 ms",
+				fmt.Sprintf("%.0f ms to the projector's transaction; <= %.0f ms to its commit (histogram bucket)", a.ProjectionLag.P99, a.ProjectionLagCommittedP99),
+				a.ProjectionLag.N > 0 && a.ProjectionLag.P99 < 100 && a.ProjectionLagCommittedP99 <= 100, a.Profile)
+		}
+	}
+	if s := rep.Status; s != nil {
+		best := s.Best(20)
+		met := best != nil && best.Throughput >= 5000
+		value := "no step with p99 < 20 ms"
+		if best != nil {
+			value = fmt.Sprintf("%.0f requests/s at p99 %.1f ms", best.Throughput, best.Latency.P99)
+		}
+		add(fmt.Sprintf("status lookups at %d applications", s.Rows), ">= 5000 requests/s with p99 < 20 ms", value, met, s.Saturation().Profile)
+	}
+	if w := rep.Worklist; w != nil {
+		worst := 0.0
+		for _, st := range w.Steps {
+			if st.Mode == ModeRate {
+				worst = max(worst, st.Latency.P99)
+			}
+		}
+		add("worklist p99 (fixed rates, first and deep page)", "< 50 ms", fmt.Sprintf("%.1f ms", worst), worst > 0 && worst < 50, w.Saturation().Profile)
+	}
+	if b := rep.Backlog; b != nil {
+		r := ratio(b.EventsPerSecond, b.CopyEventsPerSecond)
+		add("projector drain vs plain COPY", ">= 50%", fmt.Sprintf("%.0f%% (%.0f vs %.0f events/s)", r*100, b.EventsPerSecond, b.CopyEventsPerSecond), r >= 0.5, b.Profile)
+	}
+	if o := rep.Open; o != nil {
+		add("memory per open procedure", "flat", o.FlatVerdict, o.Flat, o.Profile)
+	}
+	return out
+}
+
+// printReport writes the human-readable table.
+func printReport(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "\nAmtsweg benchmark suite — %s\n", rep.Date.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB, %s/%s, %s; load %s -> %s; commit %s\n\n",
+		rep.Machine.CPUs, rep.Machine.CPUModel, float64(rep.Machine.MemoryBytes)/(1<<30), rep.Machine.OS, rep.Machine.Arch,
+		rep.Machine.GoVersion, rep.LoadStart, rep.LoadEnd, rep.Commit)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	if len(rep.Procedures) > 0 {
+		fmt.Fprintln(tw, "PROCEDURES\tmode\tdone/N\tapps/s\tsubmit->started p50/p95/p99 ms\tclaim p50/p99 ms\tcomplete p50/p95/p99 ms\tprojection lag p50/p95/p99 ms\tsubmit->done p50/p95/p99 ms\thistory events/WFTs\tload")
+		for _, r := range rep.Procedures {
+			mode := r.Mode
+			if r.Rate > 0 {
+				mode = fmt.Sprintf("%s %.0f/s", r.Mode, r.Rate)
+			}
+			if r.NotRun != "" {
+				fmt.Fprintf(tw, "%s\t%s\tnot run: %s\n", r.System, mode, r.NotRun)
+				continue
+			}
+			hist := "-"
+			if r.HistoryEvents > 0 {
+				hist = fmt.Sprintf("%d/%d", r.HistoryEvents, r.WorkflowTasks)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.System, mode, r.Completed, r.N, r.Throughput,
+				lat3(r.SubmitToStarted), lat2(r.TaskClaim), lat3(r.TaskComplete), lat3(r.ProjectionLag), lat3(r.SubmitToDone), hist, r.Load)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(rep.Ablation) > 0 {
+		fmt.Fprintf(tw, "ABLATION (amtsweg, max, median of %d)\tchange\tapps/s\tsubmit->started p50/p99 ms\tcomplete p99 ms\tsubmit->done p50 ms\tCPU ms/app\n", len(rep.Ablation[0].Runs))
+		for _, a := range rep.Ablation {
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.0f/%.0f\t%.0f\t%.0f\t%.1f\n", a.Variant.Name, a.Variant.Change, a.Throughput,
+				a.StartedP50, a.StartedP99, a.CompleteP99, a.DoneP50, a.CPUSecondsPerApp*1000)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(rep.Ratios) > 0 {
+		fmt.Fprintln(tw, "RATIO amtsweg/baseline\tmode\tmetric\tamtsweg\tbaseline\tratio")
+		for _, r := range rep.Ratios {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.1f\t%.2f\n", r.Baseline, r.Mode, r.Metric, r.Amtsweg, r.Other, r.Ratio)
+		}
+		fmt.Fprintln(tw)
+	}
+	for _, lr := range []*LoadResult{rep.Status, rep.Worklist} {
+		if lr == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s (%s)\tstep\trequests\tok\trequests/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\n", strings.ToUpper(lr.Name), lr.Setup)
+		for _, s := range lr.Steps {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\n", s.Target, s.Label(), s.Requests, s.Success*100, s.Throughput,
+				s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max)
+		}
+		fmt.Fprintln(tw)
+	}
+	if b := rep.Backlog; b != nil {
+		fmt.Fprintln(tw, "PROJECTOR BACKLOG\tconsumers\tevents\tseconds\tevents/s\tplain COPY events/s\tratio")
+		if p := b.Before; p != nil {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t\t%.2f\n", "drain (before)", p.Consumers, p.Events, p.Seconds, p.EventsPerSecond, ratio(p.EventsPerSecond, b.CopyEventsPerSecond))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%.0f\t%.2f\n\n", "drain", b.Consumers, b.Events, b.Seconds, b.EventsPerSecond, b.CopyEventsPerSecond, ratio(b.EventsPerSecond, b.CopyEventsPerSecond))
+	}
+	if o := rep.Open; o != nil {
+		fmt.Fprintln(tw, "OPEN PROCEDURES\topen\tRSS MiB\theap MiB\tserver heap MiB\tworker heap MiB\tRSS KiB/proc\theap KiB/proc")
+		for _, p := range o.Points {
+			fmt.Fprintf(tw, "\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\n", p.Open, mib(p.RSS), mib(p.HeapInuse), mib(p.ServerHeap), mib(p.WorkerHeap), p.RSSPerProc/1024, p.HeapPerProc/1024)
+		}
+		fmt.Fprintf(tw, "timers\t%d fired of %d\tlateness p50/p95/p99/max ms\t%s / %.0f\n\n", o.TimersFired, o.Timers, lat3(o.TimerLateness), o.TimerLateness.Max)
+	}
+	if len(rep.Targets) > 0 {
+		fmt.Fprintln(tw, "TARGET\tgoal\tmeasured\tmet")
+		for _, t := range rep.Targets {
+			met := "yes"
+			if !t.Met {
+				met = "NO"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Goal, t.Value, met)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n(%.0f s)\n", rep.Seconds)
+}
+
+func lat3(l Latency) string {
+	if l.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f/%.0f/%.0f", l.P50, l.P95, l.P99)
+}
+
+func lat2(l Latency) string {
+	if l.N == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f/%.0f", l.P50, l.P99)
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
