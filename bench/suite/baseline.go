@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/amtsweg/amtsweg/api"
 	"github.com/amtsweg/amtsweg/bench/benchplugin"
 	"github.com/amtsweg/amtsweg/plugins"
 	"github.com/amtsweg/amtsweg/plugins/host"
@@ -179,20 +180,33 @@ func (e *env) runBaseline(ctx context.Context, cfg *Config, b *baseline, mode st
 				case <-cctx.Done():
 					return
 				case id := <-b.tasks:
-					t0 := time.Now()
-					h, err := b.c.UpdateWorkflow(cctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: baselineUpdate,
-						Args: []any{json.RawMessage(`{"approved":true}`)}, WaitForStage: client.WorkflowUpdateStageCompleted})
-					if err == nil {
-						err = h.Get(cctx, nil)
-					}
-					if err != nil {
-						if cctx.Err() == nil {
-							errs.add(fmt.Errorf("complete %s: %w", id, err))
+					// As Amtsweg's clerk: up to five attempts, each
+					// bounded like the task API's (api.ActionTimeout).
+					for attempt := 1; attempt <= 5 && cctx.Err() == nil; attempt++ {
+						t0 := time.Now()
+						actx, cancel := context.WithTimeout(cctx, api.ActionTimeout)
+						h, err := b.c.UpdateWorkflow(actx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: baselineUpdate,
+							Args: []any{json.RawMessage(`{"approved":true}`)}, WaitForStage: client.WorkflowUpdateStageCompleted})
+						if err == nil {
+							err = h.Get(actx, nil)
 						}
-						continue
+						cancel()
+						if err == nil {
+							completes.add(time.Since(t0))
+							completed.Done()
+							break
+						}
+						if cctx.Err() != nil {
+							break
+						}
+						errs.add(fmt.Errorf("complete %s, attempt %d: %w", id, attempt, err))
+						var appErr *temporal.ApplicationError
+						if attempt > 1 && errors.As(err, &appErr) && appErr.Type() == "TaskConflict" {
+							completed.Done() // the earlier attempt took effect
+							break
+						}
+						time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
 					}
-					completes.add(time.Since(t0))
-					completed.Done()
 				}
 			}
 		}()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -407,6 +408,10 @@ func newHTTPClient() *http.Client {
 	return &http.Client{Transport: t, Timeout: 60 * time.Second}
 }
 
+// clerkPoll is how often the simulated clerks reload their worklist while
+// it holds nothing new.
+const clerkPoll = 100 * time.Millisecond
+
 // httpClerk works the worklist like a clerk's inbox does: it lists the open
 // tasks of its role, then claims and completes each through the task API.
 type httpClerk struct {
@@ -433,7 +438,7 @@ func (c *httpClerk) run(ctx context.Context) {
 	seen := map[string]bool{}
 	for ctx.Err() == nil {
 		var list api.TaskList
-		err := c.do(ctx, http.MethodGet, "/api/v1/tasks?status=open&role="+benchRole+"&limit=500", nil, &list)
+		err := c.do(ctx, http.MethodGet, "/api/v1/tasks?status=open&role="+benchRole+"&limit=200", nil, &list)
 		if err != nil && ctx.Err() == nil {
 			c.errs.add(fmt.Errorf("worklist: %w", err))
 		}
@@ -452,29 +457,62 @@ func (c *httpClerk) run(ctx context.Context) {
 		if fresh == 0 {
 			select {
 			case <-ctx.Done():
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(clerkPoll):
 			}
 		}
 	}
 }
 
+// decide claims and completes a task. An action that fails (the API
+// answers 504 when the procedure is too busy to answer in time) is tried
+// again, as a clerk would, up to five times; an answer of 409 to a retry
+// means the earlier attempt took effect. Only attempts that succeeded count
+// towards the round trips; every failure is listed among the errors.
 func (c *httpClerk) decide(ctx context.Context, id string) {
-	t0 := time.Now()
-	if err := c.do(ctx, http.MethodPost, "/api/v1/tasks/"+id+"/claim", nil, nil); err != nil {
-		if ctx.Err() == nil {
-			c.errs.add(fmt.Errorf("claim %s: %w", id, err))
+	for _, step := range []struct {
+		path string
+		body []byte
+		rtt  *durations
+	}{
+		{"/api/v1/tasks/" + id + "/claim", nil, &c.claims},
+		{"/api/v1/tasks/" + id + "/complete", []byte(`{"data":{"approved":true}}`), &c.completes},
+	} {
+		for attempt := 1; ; attempt++ {
+			t0 := time.Now()
+			err := c.do(ctx, http.MethodPost, step.path, step.body, nil)
+			if err == nil {
+				step.rtt.add(time.Since(t0))
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			c.errs.add(fmt.Errorf("attempt %d: %w", attempt, err))
+			var se *statusError
+			if attempt > 1 && errors.As(err, &se) && se.code == http.StatusConflict {
+				break // the earlier attempt took effect
+			}
+			if attempt == 5 {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			}
 		}
-		return
 	}
-	c.claims.add(time.Since(t0))
-	t0 = time.Now()
-	if err := c.do(ctx, http.MethodPost, "/api/v1/tasks/"+id+"/complete", []byte(`{"data":{"approved":true}}`), nil); err != nil {
-		if ctx.Err() == nil {
-			c.errs.add(fmt.Errorf("complete %s: %w", id, err))
-		}
-		return
-	}
-	c.completes.add(time.Since(t0))
+}
+
+// statusError is an answer other than 200.
+type statusError struct {
+	method, path string
+	code         int
+	body         []byte
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s", e.method, e.path, e.code, bytes.TrimSpace(e.body))
 }
 
 func (c *httpClerk) do(ctx context.Context, method, path string, body []byte, out any) error {
@@ -500,7 +538,7 @@ func (c *httpClerk) do(ctx context.Context, method, path string, body []byte, ou
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+		return &statusError{method: method, path: path, code: resp.StatusCode, body: b}
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)

@@ -156,8 +156,23 @@ func seedApplications(ctx context.Context, db *pgxpool.Pool, n, entries, tenants
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	_, err := db.Exec(ctx, `ANALYZE applications; ANALYZE timeline; ANALYZE requests`)
-	return err
+	return settle(ctx, db, "applications", "timeline", "requests")
+}
+
+// settle vacuums and analyses freshly seeded tables and forces a
+// checkpoint, as a database that has run for a while would be: otherwise
+// autovacuum and the checkpointer would work through the seed during the
+// load and the load would measure them.
+func settle(ctx context.Context, db *pgxpool.Pool, tables ...string) error {
+	for _, t := range tables {
+		if _, err := db.Exec(ctx, `VACUUM (ANALYZE) `+pgx.Identifier{t}.Sanitize()); err != nil {
+			return fmt.Errorf("vacuum %s: %w", t, err)
+		}
+	}
+	if _, err := db.Exec(ctx, `CHECKPOINT`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
 }
 
 // seedTasks copies n open tasks spread over tenants into the worklist: most
@@ -193,8 +208,7 @@ func seedTasks(ctx context.Context, db *pgxpool.Pool, n, tenants int) error {
 	if err != nil {
 		return fmt.Errorf("seed tasks: %w", err)
 	}
-	_, err = db.Exec(ctx, `ANALYZE tasks`)
-	return err
+	return settle(ctx, db, "tasks")
 }
 
 // seedClerk is the clerk of a seeded tenant.

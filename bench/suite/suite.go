@@ -107,7 +107,7 @@ type Config struct {
 // open procedures, because starting them runs at 25 to 40/s.
 func Defaults() Config {
 	return Config{
-		N: 400, Rate: 5, Clerks: 16, AblationN: 150, AblationRounds: 3,
+		N: 400, Rate: 5, Clerks: 64, AblationN: 150, AblationRounds: 3,
 		StatusApplications: 1_000_000, TimelineEntries: 10, StatusRates: []int{1000, 2500, 5000},
 		WorklistTasks: 100_000, Tenants: 50, WorklistRates: []int{250, 500, 1000},
 		BacklogEvents:  1_000_000,
