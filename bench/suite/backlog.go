@@ -59,7 +59,6 @@ func backlogEvents(tag string, n int, yield func(*events.ProcedureEvent) error) 
 	apps := (n + per - 1) / per
 	full, rest := n/per, n%per // the last application may be cut short
 	t0 := time.Date(2025, 3, 3, 8, 0, 0, 0, time.UTC)
-	hash := events.HashAccessCode("ABCD-EFGH-JKMN")
 	emitted := 0
 	for lo := 0; lo < apps; lo += window {
 		hi := min(lo+window, apps)
@@ -71,37 +70,8 @@ func backlogEvents(tag string, n int, yield func(*events.ProcedureEvent) error) 
 				if a == full && seq > rest {
 					continue
 				}
-				ref := fmt.Sprintf("BACKLOG-%s-%07d", tag, a)
-				e := &events.ProcedureEvent{Reference: ref, Seq: int64(seq), Tenant: seedTenant(a, 50), Kind: backlogKinds[seq-1],
-					Time: t0.Add(time.Duration(a)*time.Second + time.Duration(seq)*time.Minute), Actor: "system"}
-				task := &events.TaskInfo{ID: ref + ".t1", Title: events.LocalText{De: "Antrag entscheiden", En: "Decide the application"}, Role: benchRole}
-				switch e.Kind {
-				case events.KindReceived:
-					e.Actor = "applicant"
-					e.Received = &events.Received{Procedure: KeyBenchmark, Version: "1.0.0", DefinitionHash: "sha256-bench", AccessCodeSHA256: hash,
-						ReceivedAt: e.Time, Title: events.LocalText{De: "Benchmark-Verfahren", En: "Benchmark procedure"},
-						Applicant: json.RawMessage(`{"name":"Erika Mustermann"}`), Payload: json.RawMessage(`{"subject":"Backlog","amount":7}`),
-						Milestones: []events.MilestoneInfo{{ID: "received", Title: events.LocalText{De: "Eingegangen", En: "Received"}},
-							{ID: "in-review", Title: events.LocalText{De: "In Bearbeitung", En: "In review"}},
-							{ID: "decided", Title: events.LocalText{De: "Entschieden", En: "Decided"}}}}
-				case events.KindMilestone:
-					id := map[int]string{2: "received", 4: "in-review", 9: "decided"}[seq]
-					e.Milestone = &events.MilestoneInfo{ID: id, Title: events.LocalText{De: id, En: id}}
-				case events.KindTimeline:
-					e.Timeline = &events.TimelineEntry{Text: events.LocalText{De: fmt.Sprintf("Schritt %d", seq), En: fmt.Sprintf("Step %d", seq)}}
-				case events.KindTaskCreated:
-					task.Form = json.RawMessage(`{"type":"object","required":["approved"],"properties":{"approved":{"type":"boolean"}}}`)
-					e.Task, e.Step = task, "review"
-				case events.KindTaskClaimed:
-					task.Assignee = "clerk@" + e.Tenant
-					e.Task, e.Step, e.Actor = task, "review", task.Assignee
-				case events.KindTaskCompleted:
-					task.Assignee, task.Data = "clerk@"+e.Tenant, json.RawMessage(`{"approved":true}`)
-					e.Task, e.Step, e.Actor = task, "review", task.Assignee
-				case events.KindCompleted:
-					e.Outcome = &events.OutcomeInfo{Outcome: "decided", Title: events.LocalText{De: "Entschieden", En: "Decided"}}
-				}
-				if err := yield(e); err != nil {
+				at := t0.Add(time.Duration(a)*time.Second + time.Duration(seq)*time.Minute)
+				if err := yield(benchEvent(tag, a, seq, at)); err != nil {
 					return err
 				}
 				emitted++
@@ -109,6 +79,44 @@ func backlogEvents(tag string, n int, yield func(*events.ProcedureEvent) error) 
 		}
 	}
 	return nil
+}
+
+var benchAccessCode = events.HashAccessCode("ABCD-EFGH-JKMN")
+
+// benchEvent is event seq (1 to len(backlogKinds)) of application a of the
+// benchmark procedure, as its workflow emits it, at time at.
+func benchEvent(tag string, a, seq int, at time.Time) *events.ProcedureEvent {
+	ref := fmt.Sprintf("BACKLOG-%s-%07d", tag, a)
+	e := &events.ProcedureEvent{Reference: ref, Seq: int64(seq), Tenant: seedTenant(a, 50), Kind: backlogKinds[seq-1],
+		Time: at, Actor: "system"}
+	task := &events.TaskInfo{ID: ref + ".t1", Title: events.LocalText{De: "Antrag entscheiden", En: "Decide the application"}, Role: benchRole}
+	switch e.Kind {
+	case events.KindReceived:
+		e.Actor = "applicant"
+		e.Received = &events.Received{Procedure: KeyBenchmark, Version: "1.0.0", DefinitionHash: "sha256-bench", AccessCodeSHA256: benchAccessCode,
+			ReceivedAt: e.Time, Title: events.LocalText{De: "Benchmark-Verfahren", En: "Benchmark procedure"},
+			Applicant: json.RawMessage(`{"name":"Erika Mustermann"}`), Payload: json.RawMessage(`{"subject":"Backlog","amount":7}`),
+			Milestones: []events.MilestoneInfo{{ID: "received", Title: events.LocalText{De: "Eingegangen", En: "Received"}},
+				{ID: "in-review", Title: events.LocalText{De: "In Bearbeitung", En: "In review"}},
+				{ID: "decided", Title: events.LocalText{De: "Entschieden", En: "Decided"}}}}
+	case events.KindMilestone:
+		id := map[int]string{2: "received", 4: "in-review", 9: "decided"}[seq]
+		e.Milestone = &events.MilestoneInfo{ID: id, Title: events.LocalText{De: id, En: id}}
+	case events.KindTimeline:
+		e.Timeline = &events.TimelineEntry{Text: events.LocalText{De: fmt.Sprintf("Schritt %d", seq), En: fmt.Sprintf("Step %d", seq)}}
+	case events.KindTaskCreated:
+		task.Form = json.RawMessage(`{"type":"object","required":["approved"],"properties":{"approved":{"type":"boolean"}}}`)
+		e.Task, e.Step = task, "review"
+	case events.KindTaskClaimed:
+		task.Assignee = "clerk@" + e.Tenant
+		e.Task, e.Step, e.Actor = task, "review", task.Assignee
+	case events.KindTaskCompleted:
+		task.Assignee, task.Data = "clerk@"+e.Tenant, json.RawMessage(`{"approved":true}`)
+		e.Task, e.Step, e.Actor = task, "review", task.Assignee
+	case events.KindCompleted:
+		e.Outcome = &events.OutcomeInfo{Outcome: "decided", Title: events.LocalText{De: "Entschieden", En: "Decided"}}
+	}
+	return e
 }
 
 // appliedTotal reads the projector's counter of newly applied events from

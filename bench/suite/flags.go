@@ -21,6 +21,7 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	var logLevel string
 	fs.IntVar(&c.N, "n", d.N, "applications per procedure run (each system runs at --rate and as fast as possible)")
 	fs.Float64Var(&c.Rate, "rate", d.Rate, "fixed submission rate in applications/s")
+	fs.Float64Var(&c.LagRate, "lag-rate", d.LagRate, "applications/s of the live event stream whose projection lag is measured")
 	fs.IntVar(&c.Clerks, "clerks", d.Clerks, "simulated clerks working tasks concurrently")
 	fs.IntVar(&c.AblationN, "ablation-n", d.AblationN, "applications per ablation run (as fast as possible)")
 	fs.IntVar(&c.AblationRounds, "ablation-rounds", d.AblationRounds, "rounds of the ablation; every variant runs once per round on its own stack")

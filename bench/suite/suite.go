@@ -18,6 +18,7 @@ import (
 const (
 	PhaseAblation   = "ablation"   // the optimisations, before and after
 	PhaseProcedures = "procedures" // measurements 1, 2 and 3
+	PhaseLag        = "lag"        // measurement 1's projection lag at LagRate
 	PhaseOpen       = "open"       // measurement 7
 	PhaseBacklog    = "backlog"    // measurement 6
 	PhaseStatus     = "status"     // measurement 4
@@ -25,7 +26,7 @@ const (
 )
 
 // AllPhases lists every phase in running order.
-var AllPhases = []string{PhaseAblation, PhaseProcedures, PhaseOpen, PhaseBacklog, PhaseStatus, PhaseWorklist}
+var AllPhases = []string{PhaseAblation, PhaseProcedures, PhaseLag, PhaseOpen, PhaseBacklog, PhaseStatus, PhaseWorklist}
 
 // Config configures a run. Zero values take the defaults of Defaults.
 type Config struct {
@@ -40,6 +41,9 @@ type Config struct {
 	// AblationRounds how often every variant runs.
 	AblationN      int
 	AblationRounds int
+	// LagRate is the applications/s of the live event stream whose
+	// projection lag is measured (the target's 50).
+	LagRate float64
 	// SkipDBOS leaves baseline B out.
 	SkipDBOS bool
 
@@ -107,7 +111,7 @@ type Config struct {
 // open procedures, because starting them runs at 25 to 40/s.
 func Defaults() Config {
 	return Config{
-		N: 400, Rate: 5, Clerks: 64, AblationN: 150, AblationRounds: 3,
+		N: 400, Rate: 5, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
 		StatusApplications: 1_000_000, TimelineEntries: 10, StatusRates: []int{1000, 2500, 5000},
 		WorklistTasks: 100_000, Tenants: 50, WorklistRates: []int{250, 500, 1000},
 		BacklogEvents:  1_000_000,
@@ -124,6 +128,9 @@ func (c *Config) fill() error {
 	}
 	if c.Rate <= 0 {
 		c.Rate = d.Rate
+	}
+	if c.LagRate <= 0 {
+		c.LagRate = d.LagRate
 	}
 	if c.Clerks <= 0 {
 		c.Clerks = d.Clerks
@@ -222,6 +229,7 @@ type Report struct {
 	Ablation   []AblationResult `json:"ablation,omitempty"`
 	Procedures []ProcedureRun   `json:"procedures,omitempty"`
 	Ratios     []Ratio          `json:"ratios,omitempty"`
+	LiveLag    *LiveLagResult   `json:"liveLag,omitempty"`
 	Status     *LoadResult      `json:"status,omitempty"`
 	Worklist   *LoadResult      `json:"worklist,omitempty"`
 	Backlog    *BacklogResult   `json:"backlog,omitempty"`
@@ -274,6 +282,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		run  func() error
 	}{
 		{PhaseProcedures, func() error { return e.phaseProcedures(ctx, &cfg, rep) }},
+		{PhaseLag, func() error { return e.phaseLag(ctx, &cfg, rep) }},
 		{PhaseOpen, func() error { return e.phaseOpen(ctx, &cfg, rep) }},
 		{PhaseBacklog, func() error { return e.phaseBacklog(ctx, &cfg, rep) }},
 		{PhaseStatus, func() error { return e.phaseStatus(ctx, &cfg, rep) }},

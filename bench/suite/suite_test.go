@@ -51,7 +51,7 @@ func TestSuiteSmoke(t *testing.T) {
 		N: 6, Rate: 20, Clerks: 4, SkipDBOS: true,
 		// Every phase but the ablation, which starts three more stacks
 		// (TestVariants checks its configurations).
-		Phases:             []string{suite.PhaseProcedures, suite.PhaseOpen, suite.PhaseBacklog, suite.PhaseStatus, suite.PhaseWorklist},
+		Phases:             []string{suite.PhaseProcedures, suite.PhaseLag, suite.PhaseOpen, suite.PhaseBacklog, suite.PhaseStatus, suite.PhaseWorklist},
 		StatusApplications: 300, TimelineEntries: 3, StatusRates: []int{40},
 		WorklistTasks: 600, Tenants: 3, WorklistRates: []int{40},
 		BacklogEvents:  1500,
@@ -98,6 +98,12 @@ func TestSuiteSmoke(t *testing.T) {
 		t.Error("no ratios")
 	}
 
+	// 1's projection lag on a live stream: every event applied and timed.
+	if l := rep.LiveLag; l == nil || l.Applications != 100 || l.Events != 11*l.Applications || l.Lag.N != l.Events ||
+		l.Lag.P50 <= 0 || l.CommittedP99 <= 0 || l.EventsPerSecond <= 0 {
+		t.Errorf("live projection lag: %+v", rep.LiveLag)
+	}
+
 	// 4: every lookup answered 200 and the plan uses the indexes.
 	checkLoad(t, rep.Status, len(cfg.StatusRates)+1)
 	if plan := rep.Status.Plans["custom plan (EXPLAIN ANALYZE)"]; !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan on applications") {
@@ -118,10 +124,10 @@ func TestSuiteSmoke(t *testing.T) {
 		t.Errorf("open: %+v", rep.Open)
 	}
 
-	if len(rep.Targets) < 7 {
+	if len(rep.Targets) < 8 {
 		t.Errorf("targets: %+v", rep.Targets)
 	}
-	for _, want := range []string{"PROCEDURES", "STATUS LOOKUPS", "WORKLIST", "PROJECTOR BACKLOG", "OPEN PROCEDURES", "TARGET"} {
+	for _, want := range []string{"PROCEDURES", "STATUS LOOKUPS", "WORKLIST", "PROJECTOR BACKLOG", "PROJECTION LAG", "OPEN PROCEDURES", "TARGET"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("the table lacks %s:\n%s", want, table.String())
 		}
