@@ -285,11 +285,23 @@ LEFT JOIN LATERAL (
 WHERE f.kind = 'incident'
 ON CONFLICT (reference, seq) DO NOTHING`
 
+	//
+	// The open incidents are looked up per resolution through the primary
+	// key (OFFSET 0 keeps the planner from flattening the lookup into a
+	// join): joined as a whole, a planner with stale statistics (the table
+	// grows quickly while a plugin is down) scanned every open incident for
+	// every resolution, which cost 190 ms per batch at 2,000 open incidents.
 	sqlIncidentsResolved = `
-UPDATE incidents i SET state = 'resolved', resolved_at = r.time
-FROM amtsweg_fresh r
-WHERE r.kind = 'incident-resolved' AND i.reference = r.reference AND i.state = 'open'
-  AND i.seq < r.seq AND (r.step = '' OR i.step = r.step)`
+UPDATE incidents i SET state = 'resolved', resolved_at = x.time
+FROM (
+    SELECT o.reference, o.seq, r.time
+    FROM amtsweg_fresh r
+    CROSS JOIN LATERAL (
+        SELECT reference, seq FROM incidents
+        WHERE reference = r.reference AND seq < r.seq AND state = 'open' AND (r.step = '' OR step = r.step)
+        OFFSET 0) o
+    WHERE r.kind = 'incident-resolved') x
+WHERE i.reference = x.reference AND i.seq = x.seq`
 
 	// Creates the row of every task the batch mentions, with the fields
 	// that never change (taken from its task-created event); a created event
