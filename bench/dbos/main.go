@@ -115,23 +115,27 @@ func benchWorkflow(ctx dbos.Context, in Input) (string, error) {
 func main() {
 	var (
 		dbURL, pluginDir string
-		n, clerks        int
+		n, rateN, clerks int
 		rate             float64
 	)
 	flag.StringVar(&dbURL, "database-url", "", "PostgreSQL URL of the DBOS system database (created if missing)")
 	flag.StringVar(&pluginDir, "plugins", "", "plugin directory holding the benchmark plugin")
-	flag.IntVar(&n, "n", 2000, "workflows per run")
+	flag.IntVar(&n, "n", 2000, "workflows of the as-fast-as-possible run")
+	flag.IntVar(&rateN, "rate-n", 0, "workflows of the fixed-rate run (default -n)")
 	flag.Float64Var(&rate, "rate", 50, "submissions per second of the fixed-rate run")
 	flag.IntVar(&clerks, "clerks", 16, "concurrent clerks")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := run(dbURL, pluginDir, n, clerks, rate, log); err != nil {
+	if rateN <= 0 {
+		rateN = n
+	}
+	if err := run(dbURL, pluginDir, n, rateN, clerks, rate, log); err != nil {
 		fmt.Fprintln(os.Stderr, "dbos baseline:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dbURL, pluginDir string, n, clerks int, rate float64, log *slog.Logger) error {
+func run(dbURL, pluginDir string, n, rateN, clerks int, rate float64, log *slog.Logger) error {
 	if dbURL == "" || pluginDir == "" {
 		return errors.New("-database-url and -plugins are required")
 	}
@@ -160,11 +164,11 @@ func run(dbURL, pluginDir string, n, clerks int, rate float64, log *slog.Logger)
 
 	var out Output
 	for _, mode := range []string{"rate", "max"} {
-		r := rate
+		r, count := rate, rateN
 		if mode == "max" {
-			r = 0
+			r, count = 0, n
 		}
-		res, err := runOnce(dctx, mode, r, n, clerks)
+		res, err := runOnce(dctx, mode, r, count, clerks)
 		if err != nil {
 			return err
 		}

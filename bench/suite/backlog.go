@@ -35,6 +35,12 @@ type BacklogResult struct {
 	// the projector's consumers.
 	BatchSize int `json:"batchSize"`
 	Consumers int `json:"consumers"`
+	// CPU time per event of the drain (suite process, PostgreSQL) and of
+	// the COPY; -1 where PostgreSQL's is not measurable.
+	CPUus             float64 `json:"cpuUsPerEvent"`
+	PostgresCPUus     float64 `json:"postgresCpuUsPerEvent"`
+	CopyCPUus         float64 `json:"copyCpuUsPerEvent"`
+	CopyPostgresCPUus float64 `json:"copyPostgresCpuUsPerEvent"`
 	// Before is the drain of a quarter of the events by one consumer, the
 	// setting before the optimisation, in the same run.
 	Before  *BacklogDrain `json:"before,omitempty"`
@@ -143,6 +149,11 @@ type BacklogDrain struct {
 	ProduceSeconds  float64 `json:"produceSeconds"`
 	Seconds         float64 `json:"seconds"`
 	EventsPerSecond float64 `json:"eventsPerSecond"`
+	// CPUus and PostgresCPUus are the CPU time per event of the suite's
+	// process (the projector: decoding, validating, rendering rows) and of
+	// PostgreSQL (-1: not measurable) while it drained.
+	CPUus         float64 `json:"cpuUsPerEvent"`
+	PostgresCPUus float64 `json:"postgresCpuUsPerEvent"`
 }
 
 // lagBuckets reads the projector's lag histogram (to the commit of each
@@ -205,6 +216,7 @@ func (e *env) phaseBacklog(ctx context.Context, cfg *Config, rep *Report) error 
 		return err
 	}
 	res.Consumers, res.ProduceSeconds, res.Seconds, res.EventsPerSecond = after.Consumers, after.ProduceSeconds, after.Seconds, after.EventsPerSecond
+	res.CPUus, res.PostgresCPUus = after.CPUus, after.PostgresCPUus
 	res.Load = loadAverage()
 
 	// The ceiling: the same rows, COPYed in batches of the same size into a
@@ -225,6 +237,7 @@ func (e *env) phaseBacklog(ctx context.Context, cfg *Config, rep *Report) error 
 		return nil
 	}
 	t0 := time.Now()
+	cpu0, pg0 := cpuSeconds(), postgresCPUSeconds(e.pgData)
 	err = backlogEvents("P", n, func(ev *events.ProcedureEvent) error {
 		payload, err := json.Marshal(ev)
 		if err != nil {
@@ -243,6 +256,7 @@ func (e *env) phaseBacklog(ctx context.Context, cfg *Config, rep *Report) error 
 		return err
 	}
 	res.CopySeconds = time.Since(t0).Seconds()
+	res.CopyCPUus, res.CopyPostgresCPUus = perUnit(cpu0, cpuSeconds(), n, 1e6), perUnit(pg0, postgresCPUSeconds(e.pgData), n, 1e6)
 	res.CopyEventsPerSecond = float64(n) / res.CopySeconds
 	if _, err := e.db.Exec(ctx, `DROP TABLE bench_copy`); err != nil {
 		return err
@@ -307,12 +321,14 @@ func (e *env) drainBacklog(ctx context.Context, cfg *Config, tag string, n, cons
 			GroupID: "bench-" + topic, BatchSize: batch, Consumers: consumers, Logger: cfg.Logger.With("component", "bench-projector")})
 	}()
 	var first time.Time
+	var cpu0, pg0 float64
 	stopProfile := func() {}
 	deadline := time.Now().Add(30 * time.Minute)
 	for {
 		got := appliedTotal() - base
 		if got > 0 && first.IsZero() {
 			first = time.Now()
+			cpu0, pg0 = cpuSeconds(), postgresCPUSeconds(e.pgData)
 			if profile != nil {
 				stopProfile = startProfile(cfg, "backlog-projector", profile)
 			}
@@ -332,10 +348,20 @@ func (e *env) drainBacklog(ctx context.Context, cfg *Config, tag string, n, cons
 		}
 	}
 	d.Seconds = time.Since(first).Seconds()
+	d.CPUus, d.PostgresCPUus = perUnit(cpu0, cpuSeconds(), n, 1e6), perUnit(pg0, postgresCPUSeconds(e.pgData), n, 1e6)
 	stopProfile()
 	d.EventsPerSecond = float64(n) / d.Seconds
 	stop()
 	<-perr
 	cfg.Logger.Info("backlog drained", "events", n, "consumers", consumers, "seconds", d.Seconds, "events/s", d.EventsPerSecond)
 	return d, nil
+}
+
+// perUnit spreads the CPU seconds between two readings over n units, in
+// units of 1/scale seconds; -1 when a reading is missing.
+func perUnit(before, after float64, n int, scale float64) float64 {
+	if before < 0 || after < 0 || n <= 0 {
+		return -1
+	}
+	return (after - before) * scale / float64(n)
 }

@@ -36,7 +36,7 @@ func (e *env) runDBOS(ctx context.Context, cfg *Config) []ProcedureRun {
 	notRun := func(reason string) []ProcedureRun {
 		cfg.Logger.Warn("DBOS baseline not run", "reason", reason)
 		return []ProcedureRun{
-			{System: SystemDBOS, Mode: ModeRate, Rate: cfg.Rate, N: cfg.N, NotRun: reason},
+			{System: SystemDBOS, Mode: ModeRate, Rate: cfg.Rate, N: cfg.RateN, NotRun: reason},
 			{System: SystemDBOS, Mode: ModeMax, N: cfg.N, NotRun: reason},
 		}
 	}
@@ -67,10 +67,10 @@ func (e *env) runDBOS(ctx context.Context, cfg *Config) []ProcedureRun {
 	if err != nil {
 		return notRun(err.Error())
 	}
-	rctx, cancel := context.WithTimeout(ctx, 2*cfg.procedureTimeout(cfg.N, cfg.Rate))
+	rctx, cancel := context.WithTimeout(ctx, cfg.procedureTimeout(cfg.RateN, cfg.Rate)+cfg.procedureTimeout(cfg.N, 0))
 	defer cancel()
 	cmd := exec.CommandContext(rctx, bin, "-database-url", dbURL, "-plugins", e.pluginDir,
-		"-n", fmt.Sprint(cfg.N), "-rate", fmt.Sprint(cfg.Rate), "-clerks", fmt.Sprint(cfg.Clerks))
+		"-n", fmt.Sprint(cfg.N), "-rate-n", fmt.Sprint(cfg.RateN), "-rate", fmt.Sprint(cfg.Rate), "-clerks", fmt.Sprint(cfg.Clerks))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cfg.Logger.Info("running the DBOS baseline", "binary", bin)

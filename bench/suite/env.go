@@ -32,7 +32,10 @@ type env struct {
 	refs      map[string]definitions.Ref
 	pluginDir string
 	dataDir   string
-	log       *slog.Logger
+	// pgData is the embedded PostgreSQL's cluster directory, whose
+	// processes' CPU time the load steps measure.
+	pgData string
+	log    *slog.Logger
 }
 
 // startEnv brings the stack up in dataDir with the default configuration.
@@ -50,6 +53,7 @@ func startEnvWith(ctx context.Context, cfg *Config, dataDir string, configure fu
 	// The embedded PostgreSQL runs as user postgres when the suite runs as
 	// root: every directory above its data must be searchable for it.
 	stackDir := filepath.Join(dataDir, "stack")
+	e.pgData = filepath.Join(stackDir, "postgres") // as devstack lays it out
 	if err := os.MkdirAll(stackDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}

@@ -19,7 +19,8 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	var quick bool
 	var phases []string
 	var logLevel string
-	fs.IntVar(&c.N, "n", d.N, "applications per procedure run (each system runs at --rate and as fast as possible)")
+	fs.IntVar(&c.N, "n", d.N, "applications each system runs as fast as possible")
+	fs.IntVar(&c.RateN, "rate-n", d.RateN, "applications each system runs at --rate")
 	fs.Float64Var(&c.Rate, "rate", d.Rate, "fixed submission rate in applications/s")
 	fs.Float64Var(&c.LagRate, "lag-rate", d.LagRate, "applications/s of the live event stream whose projection lag is measured")
 	fs.IntVar(&c.Clerks, "clerks", d.Clerks, "simulated clerks working tasks concurrently")
@@ -43,7 +44,7 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.StringVar(&c.DataDir, "data-dir", "", "where to create the stack's data directory (default the temporary directory)")
 	fs.BoolVar(&c.KeepData, "keep-data", false, "keep the data directory after the run")
 	fs.StringVar(&c.DBOSDir, "dbos-dir", "", "source directory of the DBOS baseline (default: bench/dbos found from the working directory)")
-	fs.BoolVar(&quick, "quick", false, "a quick run with small sizes (N=100, 100k applications, 20k tasks, 100k events, 500 open procedures), a few minutes")
+	fs.BoolVar(&quick, "quick", false, "a quick run with small sizes (100 applications per procedure run, 100k applications, 20k tasks, 100k events, 500 open procedures), a few minutes")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error (the stack's own logs start at warn)")
 	return func() (Config, error) {
 		cfg := c
@@ -54,6 +55,7 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 				}
 			}
 			set("n", &cfg.N, 100)
+			set("rate-n", &cfg.RateN, 100)
 			set("ablation-n", &cfg.AblationN, 60)
 			set("ablation-rounds", &cfg.AblationRounds, 1)
 			set("status-applications", &cfg.StatusApplications, 100_000)

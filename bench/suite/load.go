@@ -54,6 +54,11 @@ type LoadStep struct {
 	Errors     []string       `json:"errors,omitempty"`
 	Load       string         `json:"load"`
 	Profile    string         `json:"profile,omitempty"`
+	// CPUms is the CPU time per request of the suite's process, which
+	// serves the API and runs the load generator; PostgresCPUms that of
+	// the PostgreSQL cluster (-1: not measurable, DATABASE_URL).
+	CPUms         float64 `json:"cpuMsPerRequest"`
+	PostgresCPUms float64 `json:"postgresCpuMsPerRequest"`
 }
 
 // Label names the step for the table.
@@ -92,7 +97,7 @@ func (r *LoadResult) Saturation() LoadStep {
 
 // attack runs one load step with vegeta: at rate requests/s, or (rate 0)
 // with workers clients sending as fast as they are answered.
-func attack(ctx context.Context, cfg *Config, target string, rate, workers int, tr vegeta.Targeter, profileName string) LoadStep {
+func (e *env) attack(ctx context.Context, cfg *Config, target string, rate, workers int, tr vegeta.Targeter, profileName string) LoadStep {
 	step := LoadStep{Target: target, Mode: ModeRate, Rate: rate}
 	// At a fixed rate vegeta adds clients while answers lag behind, up to
 	// maxClients: a server that cannot keep the rate shows as a lower
@@ -110,6 +115,7 @@ func attack(ctx context.Context, cfg *Config, target string, rate, workers int, 
 	if profileName != "" {
 		stop = startProfile(cfg, profileName, &step.Profile)
 	}
+	cpu0, pg0 := cpuSeconds(), postgresCPUSeconds(e.pgData)
 	atk := vegeta.NewAttacker(opts...)
 	var lat []time.Duration
 	codes := map[string]int{}
@@ -142,6 +148,7 @@ func attack(ctx context.Context, cfg *Config, target string, rate, workers int, 
 		}
 	}
 	stop()
+	cpu1, pg1 := cpuSeconds(), postgresCPUSeconds(e.pgData)
 	step.Load = loadAverage()
 	step.Requests = ok + errs.n
 	step.Codes = codes
@@ -156,5 +163,12 @@ func attack(ctx context.Context, cfg *Config, target string, rate, workers int, 
 		step.Throughput = float64(ok) / step.Seconds
 	}
 	step.Latency = summarize(lat)
+	step.PostgresCPUms = -1
+	if step.Requests > 0 {
+		step.CPUms = (cpu1 - cpu0) * 1000 / float64(step.Requests)
+		if pg0 >= 0 && pg1 >= 0 {
+			step.PostgresCPUms = (pg1 - pg0) * 1000 / float64(step.Requests)
+		}
+	}
 	return step
 }

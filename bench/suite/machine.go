@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -121,4 +122,73 @@ func commit() string {
 		return rev
 	}
 	return ""
+}
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat; it
+// is 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// postgresCPUSeconds is the CPU time (user and system) the embedded
+// PostgreSQL cluster in pgData has used: its postmaster's own and that of
+// its exited children (cutime, cstime), plus its live children's (the
+// backends, checkpointer, WAL writer, autovacuum). It returns -1 when the
+// cluster is not one this machine's /proc shows (DATABASE_URL).
+func postgresCPUSeconds(pgData string) float64 {
+	b, err := os.ReadFile(filepath.Join(pgData, "postmaster.pid"))
+	if err != nil {
+		return -1
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pm, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return -1
+	}
+	ppid, ticks, ok := procTicks(pm, true)
+	if !ok || ppid < 0 {
+		return -1
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return -1
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == pm {
+			continue
+		}
+		if parent, t, ok := procTicks(pid, false); ok && parent == pm {
+			ticks += t
+		}
+	}
+	return float64(ticks) / clockTicks
+}
+
+// procTicks reads a process's parent and its CPU ticks (utime+stime, and
+// with children also cutime+cstime) from /proc/<pid>/stat.
+func procTicks(pid int, children bool) (ppid int, ticks int64, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// The command name is in parentheses and may hold spaces: the fields
+	// start after the last ')'. Then: state ppid ... utime(14) stime(15)
+	// cutime(16) cstime(17), counted from pid as field 1.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 {
+		return 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	k := 2 // utime, stime
+	if children {
+		k = 4 // and cutime, cstime
+	}
+	for _, s := range f[11 : 11+k] {
+		v, _ := strconv.ParseInt(s, 10, 64)
+		ticks += v
+	}
+	return ppid, ticks, true
 }

@@ -170,19 +170,22 @@ func printReport(w io.Writer, rep *Report) {
 		if lr == nil {
 			continue
 		}
-		fmt.Fprintf(tw, "%s (%s)\tstep\trequests\tok\trequests/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\n", strings.ToUpper(lr.Name), lr.Setup)
+		fmt.Fprintf(tw, "%s (%s)\tstep\trequests\tok\trequests/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tCPU ms/request: suite process / PostgreSQL\n", strings.ToUpper(lr.Name), lr.Setup)
 		for _, s := range lr.Steps {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\n", s.Target, s.Label(), s.Requests, s.Success*100, s.Throughput,
-				s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f / %s\n", s.Target, s.Label(), s.Requests, s.Success*100, s.Throughput,
+				s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max, s.CPUms, cpuMs(s.PostgresCPUms))
 		}
 		fmt.Fprintln(tw)
 	}
 	if b := rep.Backlog; b != nil {
-		fmt.Fprintln(tw, "PROJECTOR BACKLOG\tconsumers\tevents\tseconds\tevents/s\tplain COPY events/s\tratio")
+		fmt.Fprintln(tw, "PROJECTOR BACKLOG\tconsumers\tevents\tseconds\tevents/s\tplain COPY events/s\tratio\tCPU µs/event: suite process / PostgreSQL")
 		if p := b.Before; p != nil {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t\t%.2f\n", "drain (before)", p.Consumers, p.Events, p.Seconds, p.EventsPerSecond, ratio(p.EventsPerSecond, b.CopyEventsPerSecond))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t\t%.2f\t%.0f / %s\n", "drain (before)", p.Consumers, p.Events, p.Seconds, p.EventsPerSecond,
+				ratio(p.EventsPerSecond, b.CopyEventsPerSecond), p.CPUus, cpuMs(p.PostgresCPUus))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%.0f\t%.2f\n\n", "drain", b.Consumers, b.Events, b.Seconds, b.EventsPerSecond, b.CopyEventsPerSecond, ratio(b.EventsPerSecond, b.CopyEventsPerSecond))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%.0f\t%.2f\t%.0f / %s\n", "drain", b.Consumers, b.Events, b.Seconds, b.EventsPerSecond,
+			b.CopyEventsPerSecond, ratio(b.EventsPerSecond, b.CopyEventsPerSecond), b.CPUus, cpuMs(b.PostgresCPUus))
+		fmt.Fprintf(tw, "%s\t\t%d\t%.1f\t\t%.0f\t\t%.0f / %s\n\n", "plain COPY", b.Events, b.CopySeconds, b.CopyEventsPerSecond, b.CopyCPUus, cpuMs(b.CopyPostgresCPUus))
 	}
 	if o := rep.Open; o != nil {
 		fmt.Fprintln(tw, "OPEN PROCEDURES\topen\tRSS MiB\theap MiB\tserver heap MiB\tworker heap MiB\tRSS KiB/proc\theap KiB/proc")
@@ -220,3 +223,11 @@ func lat2(l Latency) string {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// cpuMs renders a CPU time per unit; negative means not measured.
+func cpuMs(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", v)
+}

@@ -66,11 +66,11 @@ func (e *env) phaseStatus(ctx context.Context, cfg *Config, rep *Report) error {
 		return err
 	}
 	for _, rate := range cfg.StatusRates {
-		step := attack(ctx, cfg, "status", rate, 0, tr, fmt.Sprintf("status-rate-%d", rate))
+		step := e.attack(ctx, cfg, "status", rate, 0, tr, fmt.Sprintf("status-rate-%d", rate))
 		res.Steps = append(res.Steps, step)
 		cfg.Logger.Info("status load", "rate", rate, "throughput", step.Throughput, "p99", step.Latency.P99)
 	}
-	step := attack(ctx, cfg, "status", 0, 32, tr, "status-saturation")
+	step := e.attack(ctx, cfg, "status", 0, 32, tr, "status-saturation")
 	res.Steps = append(res.Steps, step)
 	cfg.Logger.Info("status load", "saturation", step.Throughput, "p99", step.Latency.P99)
 	after, err := scanCounters(ctx, e.db, tables)

@@ -30,9 +30,11 @@ var AllPhases = []string{PhaseAblation, PhaseProcedures, PhaseLag, PhaseOpen, Ph
 
 // Config configures a run. Zero values take the defaults of Defaults.
 type Config struct {
-	// N is the number of applications per procedure run (each system runs
-	// once at Rate and once as fast as possible).
-	N int
+	// N is the number of applications each system runs as fast as
+	// possible; RateN (default: N, at most 400) the number it runs at the
+	// fixed Rate.
+	N     int
+	RateN int
 	// Rate is the fixed submission rate in applications/s.
 	Rate float64
 	// Clerks is the number of simulated clerks working tasks concurrently.
@@ -104,14 +106,15 @@ type Config struct {
 	Out io.Writer `json:"-"`
 }
 
-// Defaults are the figures of a full run, sized to finish within 30
-// minutes on a shared 2-core machine (about 20 when it is quiet): 400
-// applications per procedure run at 5/s, because the embedded Temporal
-// server (SQLite) saturates at 10 to 25 applications/s there, and 4,000
-// open procedures, because starting them runs at 25 to 40/s.
+// Defaults are the figures of a full run, sized to finish well within 30
+// minutes on a shared 2-core machine: 2,000 applications per system as
+// fast as possible, and 400 at 5/s (80 s per system; the embedded Temporal
+// server, SQLite, saturates at 15 to 25 applications/s there, so a rate
+// near it would measure queueing); 4,000 open procedures, because starting
+// them runs at 25 to 40/s.
 func Defaults() Config {
 	return Config{
-		N: 400, Rate: 5, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
+		N: 2000, RateN: 400, Rate: 5, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
 		StatusApplications: 1_000_000, TimelineEntries: 10, StatusRates: []int{1000, 2500, 5000},
 		WorklistTasks: 100_000, Tenants: 50, WorklistRates: []int{250, 500, 1000},
 		BacklogEvents:  1_000_000,
@@ -125,6 +128,9 @@ func (c *Config) fill() error {
 	d := Defaults()
 	if c.N <= 0 {
 		c.N = d.N
+	}
+	if c.RateN <= 0 {
+		c.RateN = min(c.N, d.RateN)
 	}
 	if c.Rate <= 0 {
 		c.Rate = d.Rate
@@ -211,6 +217,14 @@ func (c *Config) procedureTimeout(n int, rate float64) time.Duration {
 		d += time.Duration(float64(n)/rate*2) * time.Second
 	}
 	return d
+}
+
+// runN is the number of applications of a procedure run in mode.
+func (c *Config) runN(mode string) int {
+	if mode == ModeRate {
+		return c.RateN
+	}
+	return c.N
 }
 
 func (c *Config) runs(phase string) bool { return slices.Contains(c.Phases, phase) }
@@ -330,7 +344,7 @@ func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 func (e *env) phaseProcedures(ctx context.Context, cfg *Config, rep *Report) error {
 	for _, mode := range []string{ModeRate, ModeMax} {
 		tag := "A" + strings.ToUpper(mode[:1])
-		run, err := e.runAmtsweg(ctx, cfg, mode, cfg.N, tag)
+		run, err := e.runAmtsweg(ctx, cfg, mode, cfg.runN(mode), tag)
 		if err != nil {
 			return fmt.Errorf("amtsweg %s: %w", mode, err)
 		}
@@ -343,7 +357,7 @@ func (e *env) phaseProcedures(ctx context.Context, cfg *Config, rep *Report) err
 	}
 	for _, mode := range []string{ModeRate, ModeMax} {
 		tag := "T" + strings.ToUpper(mode[:1])
-		run, err := e.runBaseline(ctx, cfg, b, mode, cfg.N, tag)
+		run, err := e.runBaseline(ctx, cfg, b, mode, cfg.runN(mode), tag)
 		if err != nil {
 			b.stop()
 			return fmt.Errorf("temporal baseline %s: %w", mode, err)

@@ -102,11 +102,11 @@ func (e *env) phaseWorklist(ctx context.Context, cfg *Config, rep *Report) error
 		deep bool
 	}{{"first page", false}, {fmt.Sprintf("page %d (keyset cursor)", deepest), true}} {
 		for _, rate := range cfg.WorklistRates {
-			step := attack(ctx, cfg, page.name, rate, 0, target(page.deep), "")
+			step := e.attack(ctx, cfg, page.name, rate, 0, target(page.deep), "")
 			res.Steps = append(res.Steps, step)
 			cfg.Logger.Info("worklist load", "page", page.name, "rate", rate, "throughput", step.Throughput, "p99", step.Latency.P99)
 		}
-		step := attack(ctx, cfg, page.name, 0, 32, target(page.deep), "worklist-saturation-"+map[bool]string{false: "first", true: "deep"}[page.deep])
+		step := e.attack(ctx, cfg, page.name, 0, 32, target(page.deep), "worklist-saturation-"+map[bool]string{false: "first", true: "deep"}[page.deep])
 		res.Steps = append(res.Steps, step)
 		cfg.Logger.Info("worklist load", "page", page.name, "saturation", step.Throughput, "p99", step.Latency.P99)
 	}
