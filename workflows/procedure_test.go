@@ -233,15 +233,17 @@ func TestProcedureApprovedWithFourEyesAndParticipation(t *testing.T) {
 		}
 	}
 	annaLead := workflows.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"teamleitung"}}
-	h.at(1*time.Hour, "complete before claim", workflows.UpdateCompleteTask, complete(anna, `{"complete":true}`), workflows.ErrTypeTaskConflict)
+	h.at(1*time.Hour, "complete an open task without the role", workflows.UpdateCompleteTask, complete(fritz, `{"complete":true}`), workflows.ErrTypeForbidden)
 	h.at(2*time.Hour, "claim by other tenant", workflows.UpdateClaimTask, task(eve), workflows.ErrTypeTaskNotFound)
 	h.at(3*time.Hour, "claim without role", workflows.UpdateClaimTask, task(fritz), workflows.ErrTypeForbidden)
 	h.at(4*time.Hour, "claim", workflows.UpdateClaimTask, task(anna), "")
 	h.at(5*time.Hour, "second claim", workflows.UpdateClaimTask, task(bernd), workflows.ErrTypeTaskConflict)
+	h.at(5*time.Hour+30*time.Minute, "complete a task claimed by another", workflows.UpdateCompleteTask, complete(bernd, `{"complete":true}`), workflows.ErrTypeTaskConflict)
 	h.at(6*time.Hour, "bad form data", workflows.UpdateCompleteTask, complete(anna, `{"complete":"yes"}`), workflows.ErrTypeInvalidFormData)
 	h.at(7*time.Hour, "complete", workflows.UpdateCompleteTask, complete(anna, `{"complete":true}`), "")
 	h.at(8*time.Hour, "self-approval", workflows.UpdateClaimTask, task(annaLead), workflows.ErrTypeFourEyes)
-	h.claimAndComplete(9*time.Hour, "approval", bernd, `{"approved":true}`)
+	// An open task is completed straight away, claimed in the same step.
+	h.at(9*time.Hour, "approval without claiming first", workflows.UpdateCompleteTask, complete(bernd, `{"approved":true}`), "")
 	h.claimAndComplete(10*time.Hour, "fire statement", fritz, `{"consent":true}`)
 
 	h.env.ExecuteWorkflow(workflows.ProcedureWorkflow, input())
@@ -283,6 +285,11 @@ func TestProcedureApprovedWithFourEyesAndParticipation(t *testing.T) {
 	}
 	if got := h.rec.find(events.KindTaskCompleted); len(got) != 3 || string(got[0].Task.Data) != `{"complete":true}` || got[0].Actor != "anna" {
 		t.Errorf("task-completed events: %d, first %+v", len(got), got[0])
+	} else if a := got[1]; a.Actor != "bernd" || a.Task.Assignee != "bernd" || !a.Task.Approval {
+		t.Errorf("the approval completed without a claim should be bernd's: %+v", a.Task)
+	}
+	if n := len(h.rec.find(events.KindTaskClaimed)); n != 2 {
+		t.Errorf("%d task-claimed events, want 2 (the approval was not claimed)", n)
 	}
 }
 

@@ -334,8 +334,16 @@ func (r *run) validateComplete(_ workflow.Context, req CompleteRequest) error {
 	if err != nil {
 		return err
 	}
-	if t.Status != TaskClaimed || t.Assignee != req.Actor.Subject {
-		return taskError(ErrTypeTaskConflict, "task %s must be claimed by you before you complete it", t.ID)
+	// A clerk completes a task claimed by them, or an open task of their
+	// role straight away (claiming it in the same step, as "Erledigen" on
+	// an unclaimed task does); never one claimed by someone else.
+	switch {
+	case t.Status == TaskClaimed && t.Assignee != req.Actor.Subject:
+		return taskError(ErrTypeTaskConflict, "task %s is claimed by another clerk; only they can complete it", t.ID)
+	case t.Status == TaskOpen && !req.Actor.HasRole(t.Role):
+		return taskError(ErrTypeForbidden, "task %s needs role %q; you have %v", t.ID, t.Role, req.Actor.Roles)
+	case t.Status != TaskClaimed && t.Status != TaskOpen:
+		return taskError(ErrTypeTaskConflict, "task %s cannot be completed in status %s", t.ID, t.Status)
 	}
 	if t.Approval && t.CompletedBy == req.Actor.Subject {
 		return taskError(ErrTypeFourEyes, "four-eyes rule: you completed the step under approval, so a different person must approve it")
@@ -363,7 +371,7 @@ func (r *run) complete(ctx workflow.Context, req CompleteRequest) (TaskView, err
 		req.Data = json.RawMessage(`{}`)
 	}
 	t.data = req.Data
-	t.Status = TaskCompleted
+	t.Status, t.Assignee = TaskCompleted, req.Actor.Subject
 	if !t.Approval {
 		t.CompletedBy = req.Actor.Subject
 	}

@@ -18,16 +18,21 @@ type Variant struct {
 	// IntakeConsumers and TemporalCompression configure the stack.
 	IntakeConsumers     int    `json:"intakeConsumers"`
 	TemporalCompression string `json:"temporalCompression"`
+	// ClaimFirst makes the simulated clerks claim a task before they
+	// complete it: two Updates of the workflow instead of one.
+	ClaimFirst bool `json:"claimFirst"`
 }
 
 // Variants are the ablation's configurations, cumulative; the last is the
 // default configuration.
 var Variants = []Variant{
-	{Name: "before", Change: "one intake consumer; gzip on the Temporal connection",
-		IntakeConsumers: 1, TemporalCompression: "gzip"},
+	{Name: "before", Change: "one intake consumer; gzip on the Temporal connection; clerks claim, then complete",
+		IntakeConsumers: 1, TemporalCompression: "gzip", ClaimFirst: true},
 	{Name: "+intake consumers", Change: "4 intake consumers (one per partition) start procedures concurrently",
-		IntakeConsumers: 4, TemporalCompression: "gzip"},
-	{Name: "+no gzip on loopback (after)", Change: "no gRPC compression to a Temporal server on the same machine",
+		IntakeConsumers: 4, TemporalCompression: "gzip", ClaimFirst: true},
+	{Name: "+no gzip on loopback", Change: "no gRPC compression to a Temporal server on the same machine",
+		IntakeConsumers: 4, TemporalCompression: "none", ClaimFirst: true},
+	{Name: "+complete without claim (after)", Change: "clerks complete an open task straight away: one Update per decision instead of two",
 		IntakeConsumers: 4, TemporalCompression: "none"},
 }
 
@@ -73,6 +78,7 @@ func phaseAblation(ctx context.Context, cfg *Config, parent string, rep *Report)
 			os.RemoveAll(dir)
 			return fmt.Errorf("variant %s: %w", v.Name, err)
 		}
+		envs[i].clerksClaimFirst = v.ClaimFirst
 	}
 	results := make([]AblationResult, len(Variants))
 	for round := range cfg.AblationRounds {

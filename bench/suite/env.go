@@ -36,6 +36,9 @@ type env struct {
 	// processes' CPU time the load steps measure.
 	pgData string
 	log    *slog.Logger
+	// clerksClaimFirst makes the simulated clerks claim each task before
+	// completing it (the ablation's earlier variants).
+	clerksClaimFirst bool
 }
 
 // startEnv brings the stack up in dataDir with the default configuration.

@@ -93,11 +93,11 @@ func TestSeedAccessCodes(t *testing.T) {
 // that "after" is what amtsweg dev runs.
 func TestVariants(t *testing.T) {
 	last := Variants[len(Variants)-1]
-	if last.IntakeConsumers != intake.DefaultIntakeConsumers || last.TemporalCompression != "none" {
+	if last.IntakeConsumers != intake.DefaultIntakeConsumers || last.TemporalCompression != "none" || last.ClaimFirst {
 		t.Errorf("the last variant %+v is not the default configuration", last)
 	}
 	first := Variants[0]
-	if first.IntakeConsumers != 1 || first.TemporalCompression != "gzip" {
+	if first.IntakeConsumers != 1 || first.TemporalCompression != "gzip" || !first.ClaimFirst {
 		t.Errorf("the first variant %+v is not the configuration before the optimisations", first)
 	}
 }

@@ -195,7 +195,8 @@ func (e *env) runAmtsweg(ctx context.Context, cfg *Config, mode string, n int, t
 	}
 	var errs errorLog
 	cctx, stopClerk := context.WithCancel(ctx)
-	cl := &httpClerk{api: e.dev.APIURL, token: token, prefix: "BENCH-" + tag + "-", workers: cfg.Clerks, errs: &errs, http: newHTTPClient()}
+	cl := &httpClerk{api: e.dev.APIURL, token: token, prefix: "BENCH-" + tag + "-", workers: cfg.Clerks, errs: &errs, http: newHTTPClient(),
+		claimFirst: e.clerksClaimFirst}
 	clerkDone := make(chan struct{})
 	go func() { defer close(clerkDone); cl.run(cctx) }()
 	defer func() { stopClerk(); <-clerkDone }()
@@ -420,6 +421,8 @@ type httpClerk struct {
 	http               *http.Client
 	errs               *errorLog
 	claims, completes  durations
+	// claimFirst makes the clerk claim each task before completing it.
+	claimFirst bool
 }
 
 func (c *httpClerk) run(ctx context.Context) {
@@ -463,20 +466,23 @@ func (c *httpClerk) run(ctx context.Context) {
 	}
 }
 
-// decide claims and completes a task. An action that fails (the API
+// decide completes a task, claiming it first when the clerk is set to (a
+// clerk may complete an open task of their role straight away). An action that fails (the API
 // answers 504 when the procedure is too busy to answer in time) is tried
 // again, as a clerk would, up to five times; an answer of 409 to a retry
 // means the earlier attempt took effect. Only attempts that succeeded count
 // towards the round trips; every failure is listed among the errors.
 func (c *httpClerk) decide(ctx context.Context, id string) {
-	for _, step := range []struct {
+	type action struct {
 		path string
 		body []byte
 		rtt  *durations
-	}{
-		{"/api/v1/tasks/" + id + "/claim", nil, &c.claims},
-		{"/api/v1/tasks/" + id + "/complete", []byte(`{"data":{"approved":true}}`), &c.completes},
-	} {
+	}
+	actions := []action{{"/api/v1/tasks/" + id + "/complete", []byte(`{"data":{"approved":true}}`), &c.completes}}
+	if c.claimFirst {
+		actions = append([]action{{"/api/v1/tasks/" + id + "/claim", nil, &c.claims}}, actions...)
+	}
+	for _, step := range actions {
 		for attempt := 1; ; attempt++ {
 			t0 := time.Now()
 			err := c.do(ctx, http.MethodPost, step.path, step.body, nil)

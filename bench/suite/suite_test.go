@@ -14,6 +14,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/bench/benchplugin"
 	"github.com/amtsweg/amtsweg/bench/suite"
+	"github.com/amtsweg/amtsweg/embedded/testenv"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
 )
 
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 		benchplugin.Serve()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testenv.Main(m) // TestSeedMatchesTheProjector uses the test PostgreSQL
 }
 
 // TestSuiteSmoke runs every phase of the suite with tiny sizes against the
@@ -82,7 +83,8 @@ func TestSuiteSmoke(t *testing.T) {
 			if r.SubmitToDone.P50 < r.SubmitToStarted.P50 {
 				t.Errorf("%s %s: done (%.1f ms) before started (%.1f ms)", sys, mode, r.SubmitToDone.P50, r.SubmitToStarted.P50)
 			}
-			if sys == suite.SystemAmtsweg && (r.TaskClaim.N != cfg.N || r.ProjectionLag.N < 8*cfg.N || r.ProjectionLagCommittedP99 <= 0) {
+			// The clerks complete open tasks straight away (no claims).
+			if sys == suite.SystemAmtsweg && (r.TaskClaim.N != 0 || r.ProjectionLag.N < 7*cfg.N || r.ProjectionLagCommittedP99 <= 0) {
 				t.Errorf("amtsweg %s: claims %d, projected events %d, committed lag p99 %.0f ms", mode, r.TaskClaim.N, r.ProjectionLag.N, r.ProjectionLagCommittedP99)
 			}
 			if r.HistoryEvents < 20 || r.WorkflowTasks < 4 {
