@@ -564,7 +564,7 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 
 	wantCode(t, "another authority's clerk", e.as(jena, "POST", path+"/claim", ""), http.StatusNotFound)
 	wantCode(t, "clerk without the role", e.as(nobody, "POST", path+"/claim", ""), http.StatusForbidden, "sachbearbeitung")
-	wantCode(t, "complete before claim", e.as(anna, "POST", path+"/complete", `{"data":{"approved":true}}`), http.StatusConflict)
+	wantCode(t, "complete without the role", e.as(nobody, "POST", path+"/complete", `{"data":{"approved":true}}`), http.StatusForbidden, "sachbearbeitung")
 
 	// Two clerks claim at once: one wins, the other is told it is taken.
 	var wg sync.WaitGroup

@@ -87,7 +87,10 @@ type TaskPage struct {
 	NextCursor string
 }
 
-const taskColumns = `id, reference, tenant, procedure, version, step, title, role, assignee, status, created_at,
+// The title is read as its two texts rather than as jsonb: decoding a
+// JSON object per task took a tenth of a worklist request's CPU.
+const taskColumns = `id, reference, tenant, procedure, version, step, title->>'de' AS title_de, title->>'en' AS title_en,
+	role, assignee, status, created_at,
 	due, overdue, escalated, form, data, approval, approval_of, approval_of_completed_by, completed_by, completed_at, last_seq`
 
 // Tasks returns a page of the worklist. Each (role or assignee, status)
@@ -208,12 +211,12 @@ func scanTask(row pgx.CollectableRow) (Task, error) {
 	var (
 		t                                                      Task
 		procedure, version, assignee, approvalOf, approvalOfBy *string
-		completedBy                                            *string
-		title, form, data                                      []byte
+		completedBy, titleDe, titleEn                          *string
+		form, data                                             []byte
 		createdAt                                              *time.Time
 		due                                                    pgtype.Date
 	)
-	err := row.Scan(&t.ID, &t.Reference, &t.Tenant, &procedure, &version, &t.Step, &title, &t.Role, &assignee, &t.Status,
+	err := row.Scan(&t.ID, &t.Reference, &t.Tenant, &procedure, &version, &t.Step, &titleDe, &titleEn, &t.Role, &assignee, &t.Status,
 		&createdAt, &due, &t.Overdue, &t.Escalated, &form, &data, &t.Approval, &approvalOf, &approvalOfBy,
 		&completedBy, &t.CompletedAt, &t.LastSeq)
 	if err != nil {
@@ -228,7 +231,8 @@ func scanTask(row pgx.CollectableRow) (Task, error) {
 		t.Due = due.Time.Format(time.DateOnly)
 	}
 	t.Form, t.Data = form, data
-	return t, decodeJSON(title, &t.Title)
+	t.Title = events.LocalText{De: deref(titleDe), En: deref(titleEn)}
+	return t, nil
 }
 
 // A cursor is the (due, id) of the last task of a page: "YYYY-MM-DD" or
