@@ -21,9 +21,11 @@ const GroupID = "amtsweg-projector"
 
 var (
 	lag = promauto.NewHistogram(prometheus.HistogramOpts{
-		Name:    "amtsweg_projection_lag_seconds",
-		Help:    "Time from a domain event's time to its application to the read models.",
-		Buckets: prometheus.ExponentialBuckets(0.005, 2, 18), // 5 ms .. ~11 min
+		Name: "amtsweg_projection_lag_seconds",
+		Help: "Time from a domain event's time to its application to the read models.",
+		// Fine below a second, with a bound at 100 ms (the lag target at
+		// 50 applications/s), coarse up to ten minutes for backlogs.
+		Buckets: []float64{.005, .01, .02, .03, .04, .05, .06, .08, .1, .125, .15, .2, .3, .5, .75, 1, 2, 5, 10, 30, 60, 120, 300, 600},
 	})
 	applied = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "amtsweg_projector_events_applied_total",
