@@ -1,7 +1,7 @@
 // Command bench runs Amtsweg's benchmark suite (package bench/suite) on a
 // fresh clone, with nothing but Go and the PostgreSQL binaries installed:
 //
-//	go run ./bench            # the full suite (20 to 30 minutes on 2 cores)
+//	go run ./bench            # the full suite (about 20 minutes on 2 cores)
 //	go run ./bench --quick    # small sizes, a few minutes
 //	go run ./bench --help     # every size and rate
 //

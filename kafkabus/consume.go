@@ -46,7 +46,7 @@ type ReaderConfig struct {
 
 func (c *ReaderConfig) defaults() error {
 	if len(c.Brokers) == 0 {
-		return fmt.Errorf("no Kafka brokers configured: set KAFKA_BROKERS or --brokers (host:port,...)")
+		return fmt.Errorf("no Kafka brokers configured: set KAFKA_BROKERS or --kafka-brokers (host:port,...)")
 	}
 	if c.GroupID == "" || c.Topic == "" {
 		return fmt.Errorf("consumer needs a group id and a topic")

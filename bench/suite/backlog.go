@@ -313,13 +313,8 @@ func (e *env) drainBacklog(ctx context.Context, cfg *Config, tag string, n, cons
 	// Drain it with the projector, as a rebuild or a projector that was
 	// down would.
 	base := appliedTotal()
-	pctx, stop := context.WithCancel(ctx)
+	stop, perr := e.benchProjector(ctx, cfg, topic, batch, consumers)
 	defer stop()
-	perr := make(chan error, 1)
-	go func() {
-		perr <- projector.Run(pctx, projector.Config{Brokers: e.dev.Brokers, Store: e.store, Topic: topic,
-			GroupID: "bench-" + topic, BatchSize: batch, Consumers: consumers, Logger: cfg.Logger.With("component", "bench-projector")})
-	}()
 	var first time.Time
 	var cpu0, pg0 float64
 	stopProfile := func() {}
@@ -364,4 +359,17 @@ func perUnit(before, after float64, n int, scale float64) float64 {
 		return -1
 	}
 	return (after - before) * scale / float64(n)
+}
+
+// benchProjector runs a projector into the stack's store from topic, in a
+// consumer group of its own, until stop is called; errs receives the
+// result of projector.Run. Zero batch and consumers take the defaults.
+func (e *env) benchProjector(ctx context.Context, cfg *Config, topic string, batch, consumers int) (stop context.CancelFunc, errs <-chan error) {
+	pctx, cancel := context.WithCancel(ctx)
+	ch := make(chan error, 1)
+	go func() {
+		ch <- projector.Run(pctx, projector.Config{Brokers: e.dev.Brokers, Store: e.store, Topic: topic,
+			GroupID: "bench-" + topic, BatchSize: batch, Consumers: consumers, Logger: cfg.Logger.With("component", "bench-projector")})
+	}()
+	return cancel, ch
 }

@@ -10,7 +10,6 @@ import (
 	embkafka "github.com/amtsweg/amtsweg/embedded/kafka"
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/kafkabus"
-	"github.com/amtsweg/amtsweg/workers/projector"
 )
 
 // LiveLagResult is the projection lag of a live stream of domain events
@@ -73,13 +72,8 @@ func (e *env) phaseLag(ctx context.Context, cfg *Config, rep *Report) error {
 	}
 
 	base := appliedTotal()
-	pctx, stop := context.WithCancel(ctx)
+	stop, perr := e.benchProjector(ctx, cfg, topic, 0, 0) // as configured by default
 	defer stop()
-	perr := make(chan error, 1)
-	go func() {
-		perr <- projector.Run(pctx, projector.Config{Brokers: e.dev.Brokers, Store: e.store, Topic: topic,
-			GroupID: "bench-" + topic, Logger: cfg.Logger.With("component", "bench-projector")})
-	}()
 	waitApplied := func(n int, within time.Duration) error {
 		deadline := time.Now().Add(within)
 		for appliedTotal()-base < float64(n) {

@@ -24,7 +24,7 @@ the go command and the source are at hand), status lookups and the worklist
 under load, the projector draining a backlog, and open procedures. It prints a
 table and writes report.json and CPU profiles to --out.
 
-Without flags it runs the full suite (20 to 30 minutes on 2 cores); --quick
+Without flags it runs the full suite (about 20 minutes on 2 cores); --quick
 runs small sizes in a few minutes.`,
 		Args: cobra.NoArgs,
 	}

@@ -29,7 +29,7 @@ func newSubmitCmd() *cobra.Command {
 		defaultBrokers = "127.0.0.1:9092"
 	}
 	cmd := &cobra.Command{
-		Use:   "submit FILE.json [--brokers HOST:PORT,...] [--json]",
+		Use:   "submit FILE.json [--kafka-brokers HOST:PORT,...] [--json]",
 		Short: "Submit an application to the intake topic, as a portal would",
 		Long: `Submit an application to amtsweg.intake.v1 as the portal does (see
 docs/intake.md). FILE is JSON:
@@ -55,7 +55,7 @@ reference and the access code the citizen needs for the status page.`,
 			}
 			bs := kafkabus.SplitBrokers(brokers)
 			if len(bs) == 0 {
-				return fmt.Errorf("--brokers is empty: give the Kafka brokers as host:port[,host:port] or set KAFKA_BROKERS")
+				return fmt.Errorf("--kafka-brokers is empty: give the Kafka brokers as host:port[,host:port] or set KAFKA_BROKERS")
 			}
 			w := kafkabus.NewWriter(bs, "")
 			defer w.Close()
@@ -77,7 +77,11 @@ reference and the access code the citizen needs for the status page.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&brokers, "brokers", defaultBrokers, "Kafka brokers, comma-separated (default from KAFKA_BROKERS)")
+	f.StringVar(&brokers, "kafka-brokers", defaultBrokers, "Kafka brokers, comma-separated (default from KAFKA_BROKERS)")
+	// --brokers was this command's name for it before it took the name
+	// the processes use; it keeps working.
+	f.StringVar(&brokers, "brokers", defaultBrokers, "Kafka brokers, comma-separated")
+	_ = f.MarkDeprecated("brokers", "use --kafka-brokers, as the other commands do")
 	f.BoolVar(&asJSON, "json", false, `print {"reference": ..., "accessCode": ...} only`)
 	f.DurationVar(&timeout, "timeout", 30*time.Second, "give up publishing after this long")
 	return cmd
