@@ -126,60 +126,30 @@ func Defaults() Config {
 
 func (c *Config) fill() error {
 	d := Defaults()
-	if c.N <= 0 {
-		c.N = d.N
-	}
+	positive(&c.N, d.N)
 	if c.RateN <= 0 {
 		c.RateN = min(c.N, d.RateN)
 	}
-	if c.Rate <= 0 {
-		c.Rate = d.Rate
-	}
-	if c.LagRate <= 0 {
-		c.LagRate = d.LagRate
-	}
-	if c.Clerks <= 0 {
-		c.Clerks = d.Clerks
-	}
-	if c.AblationN <= 0 {
-		c.AblationN = d.AblationN
-	}
-	if c.AblationRounds <= 0 {
-		c.AblationRounds = d.AblationRounds
-	}
-	if c.StatusApplications <= 0 {
-		c.StatusApplications = d.StatusApplications
-	}
-	if c.TimelineEntries <= 0 {
-		c.TimelineEntries = d.TimelineEntries
-	}
+	positive(&c.Rate, d.Rate)
+	positive(&c.LagRate, d.LagRate)
+	positive(&c.Clerks, d.Clerks)
+	positive(&c.AblationN, d.AblationN)
+	positive(&c.AblationRounds, d.AblationRounds)
+	positive(&c.StatusApplications, d.StatusApplications)
+	positive(&c.TimelineEntries, d.TimelineEntries)
 	if len(c.StatusRates) == 0 {
 		c.StatusRates = d.StatusRates
 	}
-	if c.WorklistTasks <= 0 {
-		c.WorklistTasks = d.WorklistTasks
-	}
-	if c.Tenants <= 0 {
-		c.Tenants = d.Tenants
-	}
+	positive(&c.WorklistTasks, d.WorklistTasks)
+	positive(&c.Tenants, d.Tenants)
 	if len(c.WorklistRates) == 0 {
 		c.WorklistRates = d.WorklistRates
 	}
-	if c.BacklogEvents <= 0 {
-		c.BacklogEvents = d.BacklogEvents
-	}
-	if c.OpenProcedures <= 0 {
-		c.OpenProcedures = d.OpenProcedures
-	}
-	if c.Timers <= 0 {
-		c.Timers = d.Timers
-	}
-	if c.TimerDelay <= 0 {
-		c.TimerDelay = d.TimerDelay
-	}
-	if c.LoadDuration <= 0 {
-		c.LoadDuration = d.LoadDuration
-	}
+	positive(&c.BacklogEvents, d.BacklogEvents)
+	positive(&c.OpenProcedures, d.OpenProcedures)
+	positive(&c.Timers, d.Timers)
+	positive(&c.TimerDelay, d.TimerDelay)
+	positive(&c.LoadDuration, d.LoadDuration)
 	if len(c.Phases) == 0 {
 		c.Phases = AllPhases
 	}
@@ -369,4 +339,11 @@ func (e *env) phaseProcedures(ctx context.Context, cfg *Config, rep *Report) err
 	runs := e.runDBOS(ctx, cfg)
 	rep.Procedures = append(rep.Procedures, runs...)
 	return nil
+}
+
+// positive sets *v to def unless it is positive.
+func positive[T int | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
