@@ -15,12 +15,12 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/amtsweg/amtsweg/auth"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/calendar"
 	"github.com/amtsweg/amtsweg/definitions/diagram"
-	"github.com/amtsweg/amtsweg/deployment"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/store"
 )
 
@@ -137,7 +137,7 @@ func (s *Server) deployDefinition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.cfg.Deployer.Deploy(r.Context(), name, src, p.Subject)
-	if list, ok := deployment.IsValidation(err); ok {
+	if list, ok := registry.IsValidation(err); ok {
 		s.log.Info("definition refused", "file", name, "by", p.Subject, "problems", len(list))
 		writeJSON(w, http.StatusUnprocessableEntity, refusal(list))
 		return

@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/activities/builtin"
 	"github.com/amtsweg/amtsweg/api"
-	"github.com/amtsweg/amtsweg/auth"
-	"github.com/amtsweg/amtsweg/auth/devissuer"
 	"github.com/amtsweg/amtsweg/definitions/procedures"
-	"github.com/amtsweg/amtsweg/deployment"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
+	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/store/storetest"
 )
@@ -40,7 +40,7 @@ func newDefsEnv(t *testing.T) *defsEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, _ := storetest.New(t)
-	builtin, err := activities.Builtin(st.Pool())
+	builtin, err := builtin.New(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func newDefsEnv(t *testing.T) *defsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := deployment.PublishCatalog(ctx, st.Pool(), m.Activities); err != nil {
+	if err := registry.PublishCatalog(ctx, st.Pool(), m.Activities); err != nil {
 		t.Fatal(err)
 	}
 
@@ -64,7 +64,7 @@ func newDefsEnv(t *testing.T) *defsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := api.New(api.Config{Store: st, Logger: quiet, Verifier: v, Deployer: &deployment.Deployer{Store: st}})
+	s := api.New(api.Config{Store: st, Logger: quiet, Verifier: v, Deployer: &registry.Deployer{Store: st}})
 	iss.Mount(s.Mux())
 	h = s.Handler()
 

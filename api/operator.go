@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/amtsweg/amtsweg/auth"
+	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/store"
-	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // RoleOperator is the role that may see incidents, retry failed steps and
@@ -127,7 +127,7 @@ func (s *Server) retryIncident(w http.ResponseWriter, r *http.Request) {
 	step := r.PathValue("step")
 	ctx, cancel := context.WithTimeout(r.Context(), ActionTimeout)
 	defer cancel()
-	err := s.cfg.Procedures.RetryIncident(ctx, st.Reference, workflows.RetryRequest{Step: step, Actor: actor(p)})
+	err := s.cfg.Procedures.RetryIncident(ctx, st.Reference, contract.RetryRequest{Step: step, Actor: actor(p)})
 	if err != nil {
 		s.writeActionError(w, r, st.Reference, err)
 		return

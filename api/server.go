@@ -13,10 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/amtsweg/amtsweg/auth"
-	"github.com/amtsweg/amtsweg/deployment"
-	"github.com/amtsweg/amtsweg/procclient"
+	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/workflows/procclient"
 )
 
 var (
@@ -64,7 +64,7 @@ type Config struct {
 	// procedures as Temporal Updates.
 	Procedures *procclient.Client
 	// Deployer validates and stores procedure definitions.
-	Deployer *deployment.Deployer
+	Deployer *registry.Deployer
 }
 
 // Server is the HTTP API server.

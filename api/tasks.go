@@ -13,11 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/amtsweg/amtsweg/auth"
-	"github.com/amtsweg/amtsweg/jsonvalidate"
-	"github.com/amtsweg/amtsweg/procclient"
+	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 	"github.com/amtsweg/amtsweg/store"
-	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
+	"github.com/amtsweg/amtsweg/workflows/procclient"
 )
 
 // ActionTimeout bounds how long a task action or operator action waits for
@@ -163,33 +163,33 @@ func (s *Server) routeTasks() {
 	authn := s.cfg.Verifier.Middleware
 	s.mux.Handle("GET /api/v1/tasks", authn(http.HandlerFunc(s.listTasks)))
 	s.mux.Handle("GET /api/v1/tasks/{id}", authn(http.HandlerFunc(s.getTask)))
-	s.mux.Handle("POST /api/v1/tasks/{id}/claim", authn(s.taskAction(func(ctx context.Context, pc *procclient.Client, ref, id string, a workflows.Actor, _ []byte) (workflows.TaskView, error) {
-		return pc.Claim(ctx, ref, workflows.TaskRequest{TaskID: id, Actor: a})
+	s.mux.Handle("POST /api/v1/tasks/{id}/claim", authn(s.taskAction(func(ctx context.Context, pc *procclient.Client, ref, id string, a contract.Actor, _ []byte) (contract.TaskView, error) {
+		return pc.Claim(ctx, ref, contract.TaskRequest{TaskID: id, Actor: a})
 	})))
-	s.mux.Handle("POST /api/v1/tasks/{id}/release", authn(s.taskAction(func(ctx context.Context, pc *procclient.Client, ref, id string, a workflows.Actor, _ []byte) (workflows.TaskView, error) {
-		return pc.Release(ctx, ref, workflows.TaskRequest{TaskID: id, Actor: a})
+	s.mux.Handle("POST /api/v1/tasks/{id}/release", authn(s.taskAction(func(ctx context.Context, pc *procclient.Client, ref, id string, a contract.Actor, _ []byte) (contract.TaskView, error) {
+		return pc.Release(ctx, ref, contract.TaskRequest{TaskID: id, Actor: a})
 	})))
-	s.mux.Handle("POST /api/v1/tasks/{id}/delegate", authn(s.taskAction(func(ctx context.Context, pc *procclient.Client, ref, id string, a workflows.Actor, body []byte) (workflows.TaskView, error) {
+	s.mux.Handle("POST /api/v1/tasks/{id}/delegate", authn(s.taskAction(func(ctx context.Context, pc *procclient.Client, ref, id string, a contract.Actor, body []byte) (contract.TaskView, error) {
 		var b DelegateBody
 		if err := decodeBody(body, &b, `send {"toUser": "<user id>"} or {"toRole": "<role>"}`); err != nil {
-			return workflows.TaskView{}, err
+			return contract.TaskView{}, err
 		}
 		b.ToUser, b.ToRole = strings.TrimSpace(b.ToUser), strings.TrimSpace(b.ToRole)
 		if (b.ToUser == "") == (b.ToRole == "") {
-			return workflows.TaskView{}, badRequest("delegate to exactly one of a user or a role",
+			return contract.TaskView{}, badRequest("delegate to exactly one of a user or a role",
 				`send {"toUser": "<user id>"} or {"toRole": "<role>"}`)
 		}
-		return pc.Delegate(ctx, ref, workflows.DelegateRequest{TaskID: id, Actor: a, ToUser: b.ToUser, ToRole: b.ToRole})
+		return pc.Delegate(ctx, ref, contract.DelegateRequest{TaskID: id, Actor: a, ToUser: b.ToUser, ToRole: b.ToRole})
 	})))
-	s.mux.Handle("POST /api/v1/tasks/{id}/complete", authn(s.taskAction(func(ctx context.Context, pc *procclient.Client, ref, id string, a workflows.Actor, body []byte) (workflows.TaskView, error) {
+	s.mux.Handle("POST /api/v1/tasks/{id}/complete", authn(s.taskAction(func(ctx context.Context, pc *procclient.Client, ref, id string, a contract.Actor, body []byte) (contract.TaskView, error) {
 		var b CompleteBody
 		if err := decodeBody(body, &b, `send the form data wrapped in "data": {"data": {...}}`); err != nil {
-			return workflows.TaskView{}, err
+			return contract.TaskView{}, err
 		}
 		if len(b.Data) == 0 || string(b.Data) == "null" {
 			b.Data = json.RawMessage(`{}`)
 		}
-		return pc.Complete(ctx, ref, workflows.CompleteRequest{TaskID: id, Actor: a, Data: b.Data})
+		return pc.Complete(ctx, ref, contract.CompleteRequest{TaskID: id, Actor: a, Data: b.Data})
 	})))
 	s.routeOperator(authn)
 }
@@ -204,8 +204,8 @@ func principal(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
 	return p, true
 }
 
-func actor(p auth.Principal) workflows.Actor {
-	return workflows.Actor{Subject: p.Subject, Name: p.Name, Tenant: p.Tenant, Roles: p.Roles}
+func actor(p auth.Principal) contract.Actor {
+	return contract.Actor{Subject: p.Subject, Name: p.Name, Tenant: p.Tenant, Roles: p.Roles}
 }
 
 var taskStatuses = []string{"open", "claimed", "completed", "cancelled"}
@@ -505,7 +505,7 @@ func decodeBody(body []byte, v any, hint string) error {
 	return nil
 }
 
-type actionFunc func(ctx context.Context, pc *procclient.Client, reference, taskID string, a workflows.Actor, body []byte) (workflows.TaskView, error)
+type actionFunc func(ctx context.Context, pc *procclient.Client, reference, taskID string, a contract.Actor, body []byte) (contract.TaskView, error)
 
 // taskAction serves a task action: the task must belong to the caller's
 // authority (else 404), then the action goes to the procedure as an
@@ -554,15 +554,15 @@ func (s *Server) writeActionError(w http.ResponseWriter, r *http.Request, subjec
 		writeError(w, req.code, req.msg, req.hint)
 	case errors.As(err, &rej):
 		switch rej.Type {
-		case workflows.ErrTypeTaskNotFound:
+		case contract.ErrTypeTaskNotFound:
 			writeError(w, http.StatusNotFound, rej.Message, "check the id; the task or incident may have ended")
-		case workflows.ErrTypeTaskConflict:
+		case contract.ErrTypeTaskConflict:
 			writeError(w, http.StatusConflict, rej.Message, "reload the task to see its current state")
-		case workflows.ErrTypeForbidden:
+		case contract.ErrTypeForbidden:
 			writeError(w, http.StatusForbidden, rej.Message, "ask a clerk with the task's role, or have the task delegated to you")
-		case workflows.ErrTypeFourEyes:
+		case contract.ErrTypeFourEyes:
 			writeError(w, http.StatusConflict, rej.Message, "another clerk with the approving role must do this")
-		case workflows.ErrTypeInvalidFormData:
+		case contract.ErrTypeInvalidFormData:
 			var fields []jsonvalidate.FieldError
 			if len(rej.Fields) > 0 {
 				if err := json.Unmarshal(rej.Fields, &fields); err != nil {

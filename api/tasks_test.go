@@ -23,18 +23,18 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/api"
-	"github.com/amtsweg/amtsweg/auth"
-	"github.com/amtsweg/amtsweg/auth/devissuer"
 	"github.com/amtsweg/amtsweg/definitions"
-	"github.com/amtsweg/amtsweg/deployment"
-	"github.com/amtsweg/amtsweg/embedded/testenv"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
+	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
+	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/plugins"
-	"github.com/amtsweg/amtsweg/procclient"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/store/storetest"
 	"github.com/amtsweg/amtsweg/workers/procworker"
-	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
+	"github.com/amtsweg/amtsweg/workflows/procclient"
 )
 
 // Clerks of the tests. Tenant bauamt-erfurt is storetest's.
@@ -119,7 +119,7 @@ func (e *clerkEnv) startWorker() {
 		t.Fatal(err)
 	}
 	t.Cleanup(wk.Stop)
-	dep := &deployment.Deployer{Store: e.store, Catalog: definitions.Activities{
+	dep := &registry.Deployer{Store: e.store, Catalog: definitions.Activities{
 		"registry.lookup": {Input: json.RawMessage(`{"type":"object"}`), Output: json.RawMessage(`{"type":"object"}`)},
 	}}
 	res, err := dep.Deploy(context.Background(), "pruefung.yaml", []byte(fourEyesDefinition), "test")
@@ -268,7 +268,7 @@ func uniqueRef() string { return fmt.Sprintf("PR-%d", time.Now().UnixNano()) }
 // startApplication starts the procedure for a new application of tenant.
 func (e *clerkEnv) startApplication(ref, tenant string) {
 	e.t.Helper()
-	err := e.pc.Start(context.Background(), workflows.Input{
+	err := e.pc.Start(context.Background(), contract.Input{
 		Reference: ref, Tenant: tenant, Definition: e.def, ReceivedAt: time.Now(),
 		AccessCodeSHA256: storetest.AccessHash,
 		Applicant:        json.RawMessage(`{"name":"Erika Mustermann"}`),
@@ -278,7 +278,7 @@ func (e *clerkEnv) startApplication(ref, tenant string) {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() {
-		_ = e.pc.C.TerminateWorkflow(context.Background(), workflows.WorkflowID(ref), "", "test ended")
+		_ = e.pc.C.TerminateWorkflow(context.Background(), contract.WorkflowID(ref), "", "test ended")
 	})
 }
 
@@ -587,8 +587,8 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 	if answers[1].code == http.StatusOK {
 		winner, loser = bert, anna
 	}
-	view := must[workflows.TaskView](t, answers[slices.IndexFunc(answers, func(a answer) bool { return a.code == 200 })], http.StatusOK)
-	if view.Status != workflows.TaskClaimed || view.Assignee != winner.Subject {
+	view := must[contract.TaskView](t, answers[slices.IndexFunc(answers, func(a answer) bool { return a.code == 200 })], http.StatusOK)
+	if view.Status != contract.TaskClaimed || view.Assignee != winner.Subject {
 		t.Errorf("claim answer %+v", view)
 	}
 	wantCode(t, "loser completes", e.as(loser, "POST", path+"/complete", `{"data":{"approved":true}}`), http.StatusConflict)
@@ -598,16 +598,16 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 	wantCode(t, "delegate to both", e.as(winner, "POST", path+"/delegate", `{"toUser":"lena","toRole":"teamleitung"}`), http.StatusBadRequest)
 	wantCode(t, "delegate to nobody", e.as(winner, "POST", path+"/delegate", `{}`), http.StatusBadRequest)
 	wantCode(t, "unknown field", e.as(winner, "POST", path+"/delegate", `{"to":"lena"}`), http.StatusBadRequest, "to")
-	v := must[workflows.TaskView](t, e.as(winner, "POST", path+"/delegate", `{"toUser":"lena"}`), http.StatusOK)
-	if v.Assignee != "lena" || v.Status != workflows.TaskClaimed {
+	v := must[contract.TaskView](t, e.as(winner, "POST", path+"/delegate", `{"toUser":"lena"}`), http.StatusOK)
+	if v.Assignee != "lena" || v.Status != contract.TaskClaimed {
 		t.Errorf("delegated to lena: %+v", v)
 	}
 	e.waitTasks(lena, "?assignee=me", hasTasks(1))
-	v = must[workflows.TaskView](t, e.as(lena, "POST", path+"/release", ""), http.StatusOK)
-	if v.Status != workflows.TaskOpen || v.Assignee != "" {
+	v = must[contract.TaskView](t, e.as(lena, "POST", path+"/release", ""), http.StatusOK)
+	if v.Status != contract.TaskOpen || v.Assignee != "" {
 		t.Errorf("released: %+v", v)
 	}
-	must[workflows.TaskView](t, e.as(lena, "POST", path+"/claim", ""), http.StatusOK)
+	must[contract.TaskView](t, e.as(lena, "POST", path+"/claim", ""), http.StatusOK)
 
 	// A rejected completion names the field and leaves the task as it was.
 	rej := must[api.FormRejected](t, e.as(lena, "POST", path+"/complete", `{"data":{"approved":"yes"}}`), http.StatusUnprocessableEntity)
@@ -620,8 +620,8 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 		t.Errorf("after rejected completions: %+v", got)
 	}
 
-	v = must[workflows.TaskView](t, e.as(lena, "POST", path+"/complete", `{"data":{"approved":true,"reason":"Zone passt"}}`), http.StatusOK)
-	if v.Status != workflows.TaskCompleted || v.CompletedBy != "lena" {
+	v = must[contract.TaskView](t, e.as(lena, "POST", path+"/complete", `{"data":{"approved":true,"reason":"Zone passt"}}`), http.StatusOK)
+	if v.Status != contract.TaskCompleted || v.CompletedBy != "lena" {
 		t.Errorf("completed: %+v", v)
 	}
 	wantCode(t, "complete twice", e.as(lena, "POST", path+"/complete", `{"data":{"approved":true}}`), http.StatusConflict)
@@ -638,9 +638,9 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 	if apd.Approves == nil || apd.Approves.ID != task.ID || !strings.Contains(string(apd.Approves.Data), "Zone passt") {
 		t.Errorf("approval shows %+v", apd.Approves)
 	}
-	must[workflows.TaskView](t, e.as(tom, "POST", ap+"/claim", ""), http.StatusOK)
-	v = must[workflows.TaskView](t, e.as(tom, "POST", ap+"/complete", `{"data":{"approved":true}}`), http.StatusOK)
-	if v.Status != workflows.TaskCompleted {
+	must[contract.TaskView](t, e.as(tom, "POST", ap+"/claim", ""), http.StatusOK)
+	v = must[contract.TaskView](t, e.as(tom, "POST", ap+"/complete", `{"data":{"approved":true}}`), http.StatusOK)
+	if v.Status != contract.TaskCompleted {
 		t.Errorf("approved: %+v", v)
 	}
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/amtsweg/amtsweg/plugins/call"
 )
 
 // ProtocolVersion is the version of the plugin protocol this build speaks.
@@ -61,27 +63,10 @@ type Manifest struct {
 	Activities []ActivitySpec `json:"activities"`
 }
 
-// Call is one invocation of an activity. It is also the single argument the
-// procedure workflow passes to every service-step activity; the activity type
-// name registered with Temporal is the activity's full name.
-type Call struct {
-	// Activity is the activity's full name, "<plugin>.<activity>".
-	Activity string `json:"activity"`
-	// Reference is the application's reference number.
-	Reference string `json:"reference,omitempty"`
-	// Tenant is the authority the application belongs to.
-	Tenant string `json:"tenant,omitempty"`
-	// Step is the id of the procedure step that makes the call.
-	Step string `json:"step,omitempty"`
-	// IdempotencyKey is the same for every attempt of one call and differs
-	// between calls; plugins with side effects use it to act once.
-	IdempotencyKey string `json:"idempotencyKey,omitempty"`
-	// Attempt counts attempts starting at 1. The host sets it from the
-	// Temporal activity info when called as an activity.
-	Attempt int32 `json:"attempt,omitempty"`
-	// Input is the activity's input, a JSON document.
-	Input json.RawMessage `json:"input"`
-}
+// Call is one invocation of an activity (see package call, where it is
+// defined so that the workflow layer can build one without linking the
+// plugin protocol).
+type Call = call.Call
 
 // Error is an activity failure reported by a plugin (or by the host on the
 // plugin's behalf). Retryable errors are retried by Temporal under the step's

@@ -20,9 +20,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/amtsweg/amtsweg/devstack"
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/workers/intake"

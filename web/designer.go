@@ -17,7 +17,7 @@ import (
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/calendar"
 	"github.com/amtsweg/amtsweg/definitions/diagram"
-	"github.com/amtsweg/amtsweg/deployment"
+	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/store"
 )
 
@@ -217,7 +217,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	p, err := h.check(r.Context(), uv.Filename, src)
-	if el, ok := deployment.IsValidation(err); ok {
+	if el, ok := registry.IsValidation(err); ok {
 		h.showErrors(w, v, uv, el)
 		return
 	}
@@ -255,7 +255,7 @@ func (h *handler) deploySource(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	res, err := h.cfg.Deployer.Deploy(r.Context(), uv.Filename, []byte(uv.Source), s.P.Subject)
-	if el, ok := deployment.IsValidation(err); ok {
+	if el, ok := registry.IsValidation(err); ok {
 		h.showErrors(w, v, uv, el)
 		return
 	}
@@ -297,7 +297,7 @@ func (h *handler) check(ctx context.Context, filename string, src []byte) (*defi
 	if h.cfg.Deployer != nil && h.cfg.Deployer.Catalog != nil {
 		catalog = h.cfg.Deployer.Catalog
 	} else {
-		c, err := deployment.Catalog(ctx, h.cfg.Store.Pool())
+		c, err := registry.Catalog(ctx, h.cfg.Store.Pool())
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/amtsweg/amtsweg/jsonvalidate"
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 )
 
 const decisionForm = `{

@@ -17,9 +17,9 @@ import (
 
 	"github.com/amtsweg/amtsweg/definitions/calendar"
 	"github.com/amtsweg/amtsweg/plugins/efile"
-	"github.com/amtsweg/amtsweg/procclient"
 	"github.com/amtsweg/amtsweg/store"
-	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
+	"github.com/amtsweg/amtsweg/workflows/procclient"
 )
 
 // worklist is the inbox's list with its filters.
@@ -356,16 +356,16 @@ func (h *handler) taskAction(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	v.Title = v.Text(tv.Task.Title.De, tv.Task.Title.En)
 	v.Data = tv
-	actor := workflows.Actor{Subject: s.P.Subject, Name: s.P.Name, Tenant: s.P.Tenant, Roles: s.P.Roles}
+	actor := contract.Actor{Subject: s.P.Subject, Name: s.P.Name, Tenant: s.P.Tenant, Roles: s.P.Roles}
 	ctx, cancel := contextWithTimeout(r, 30*time.Second)
 	defer cancel()
 	ref := tv.Task.Reference
-	var res workflows.TaskView
+	var res contract.TaskView
 	switch action {
 	case "claim":
-		res, err = h.cfg.Procedures.Claim(ctx, ref, workflows.TaskRequest{TaskID: id, Actor: actor})
+		res, err = h.cfg.Procedures.Claim(ctx, ref, contract.TaskRequest{TaskID: id, Actor: actor})
 	case "release":
-		res, err = h.cfg.Procedures.Release(ctx, ref, workflows.TaskRequest{TaskID: id, Actor: actor})
+		res, err = h.cfg.Procedures.Release(ctx, ref, contract.TaskRequest{TaskID: id, Actor: actor})
 	case "delegate":
 		tv.DelegateTo.User = strings.TrimSpace(r.PostFormValue("toUser"))
 		tv.DelegateTo.Role = strings.TrimSpace(r.PostFormValue("toRole"))
@@ -374,11 +374,11 @@ func (h *handler) taskAction(w http.ResponseWriter, r *http.Request, s *session)
 			h.render(w, http.StatusUnprocessableEntity, "task", v)
 			return
 		}
-		res, err = h.cfg.Procedures.Delegate(ctx, ref, workflows.DelegateRequest{TaskID: id, Actor: actor,
+		res, err = h.cfg.Procedures.Delegate(ctx, ref, contract.DelegateRequest{TaskID: id, Actor: actor,
 			ToUser: tv.DelegateTo.User, ToRole: tv.DelegateTo.Role})
 	case "complete":
 		data := tv.Form.formData(r.PostForm)
-		res, err = h.cfg.Procedures.Complete(ctx, ref, workflows.CompleteRequest{TaskID: id, Actor: actor, Data: data})
+		res, err = h.cfg.Procedures.Complete(ctx, ref, contract.CompleteRequest{TaskID: id, Actor: actor, Data: data})
 	}
 	if err != nil {
 		code := h.explainRejection(v.Lang, tv, err)
@@ -400,7 +400,7 @@ func (h *handler) explainRejection(lang string, tv *taskView, err error) int {
 	switch {
 	case errors.As(err, &rej):
 		switch rej.Type {
-		case workflows.ErrTypeInvalidFormData:
+		case contract.ErrTypeInvalidFormData:
 			tv.Problem = tr(lang, "task.rejected.InvalidFormData")
 			if len(rej.Fields) > 0 {
 				tv.Form.applyErrors(lang, rej.Fields)
@@ -408,13 +408,13 @@ func (h *handler) explainRejection(lang string, tv *taskView, err error) int {
 				tv.Form.Errors = append(tv.Form.Errors, rej.Message)
 			}
 			return http.StatusUnprocessableEntity
-		case workflows.ErrTypeTaskNotFound:
+		case contract.ErrTypeTaskNotFound:
 			tv.Problem = tr(lang, "task.rejected.TaskNotFound")
 			return http.StatusNotFound
-		case workflows.ErrTypeForbidden:
+		case contract.ErrTypeForbidden:
 			tv.Problem = tr(lang, "task.rejected.TaskForbidden", rej.Message)
 			return http.StatusForbidden
-		case workflows.ErrTypeFourEyes:
+		case contract.ErrTypeFourEyes:
 			tv.Problem = tr(lang, "task.rejected.FourEyesViolation", rej.Message)
 			return http.StatusForbidden
 		default:
@@ -434,12 +434,12 @@ func (h *handler) explainRejection(lang string, tv *taskView, err error) int {
 // awaitProjection waits (briefly) until the worklist projection shows the
 // task as the procedure answered, so the page after the redirect is not
 // older than the action. It gives up quietly: the pages poll anyway.
-func (h *handler) awaitProjection(ctx context.Context, id string, want workflows.TaskView) {
+func (h *handler) awaitProjection(ctx context.Context, id string, want contract.TaskView) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for {
 		t, err := h.cfg.Store.Task(ctx, id)
-		if err == nil && t.Status == string(want.Status) && (want.Status == workflows.TaskCompleted || t.Assignee == want.Assignee) {
+		if err == nil && t.Status == string(want.Status) && (want.Status == contract.TaskCompleted || t.Assignee == want.Assignee) {
 			return
 		}
 		select {

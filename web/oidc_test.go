@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/amtsweg/amtsweg/api"
-	"github.com/amtsweg/amtsweg/auth"
-	"github.com/amtsweg/amtsweg/auth/devissuer"
+	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
 	"github.com/amtsweg/amtsweg/web"
 )
 

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/amtsweg/amtsweg/procclient"
 	"github.com/amtsweg/amtsweg/store"
-	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
+	"github.com/amtsweg/amtsweg/workflows/procclient"
 )
 
 // operatorView is the operations page.
@@ -130,7 +130,7 @@ func (h *handler) operatorAction(w http.ResponseWriter, r *http.Request, s *sess
 	}
 	ctx, cancel := contextWithTimeout(r, 30*time.Second)
 	defer cancel()
-	actor := workflows.Actor{Subject: s.P.Subject, Name: s.P.Name, Tenant: s.P.Tenant, Roles: s.P.Roles}
+	actor := contract.Actor{Subject: s.P.Subject, Name: s.P.Name, Tenant: s.P.Tenant, Roles: s.P.Roles}
 	step := r.PostFormValue("step")
 	fail := func(code int, msg string) {
 		ov, err := h.loadOperator(r, s)
@@ -145,7 +145,7 @@ func (h *handler) operatorAction(w http.ResponseWriter, r *http.Request, s *sess
 	var err error
 	switch action {
 	case "retry":
-		err = h.cfg.Procedures.RetryIncident(ctx, ref, workflows.RetryRequest{Step: step, Actor: actor})
+		err = h.cfg.Procedures.RetryIncident(ctx, ref, contract.RetryRequest{Step: step, Actor: actor})
 	case "cancel":
 		if r.PostFormValue("confirm") != "yes" {
 			fail(http.StatusUnprocessableEntity, v.T("operator.cancel.unconfirmed"))

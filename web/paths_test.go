@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // TestCitizenChecksStatus: a citizen submits through the portal (Kafka),
@@ -162,8 +162,8 @@ func TestClerkCompletesTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bernd := workflows.Actor{Subject: "bernd.meier", Tenant: "stadt-erfurt", Roles: []string{"sachbearbeitung"}}
-	if _, err := pc.Claim(context.Background(), other.Reference, workflows.TaskRequest{TaskID: otherTask.ID, Actor: bernd}); err != nil {
+	bernd := contract.Actor{Subject: "bernd.meier", Tenant: "stadt-erfurt", Roles: []string{"sachbearbeitung"}}
+	if _, err := pc.Claim(context.Background(), other.Reference, contract.TaskRequest{TaskID: otherTask.ID, Actor: bernd}); err != nil {
 		t.Fatalf("claim by another clerk: %v", err)
 	}
 	b.do("live update", chromedp.WaitVisible(chromedp.CSS(`tr[data-task="`+otherTask.ID+`"] .status-claimed`)))
@@ -432,17 +432,17 @@ func TestApprovalShowsWhatIsApproved(t *testing.T) {
 	}
 	// Both clerks hold both roles, so only the four-eyes rule can stop the
 	// first one.
-	clerk := workflows.Actor{Subject: "gina.gewerbe", Tenant: "stadt-erfurt", Roles: []string{"gewerbeamt", "sachgebietsleitung"}}
+	clerk := contract.Actor{Subject: "gina.gewerbe", Tenant: "stadt-erfurt", Roles: []string{"gewerbeamt", "sachgebietsleitung"}}
 	var done []string
 	complete := func(role, data string) {
 		t.Helper()
 		tk := openTaskOf(t, e, "stadt-erfurt", role, rc.Reference, done...)
 		done = append(done, tk.ID)
 		ctx := context.Background()
-		if _, err := pc.Claim(ctx, rc.Reference, workflows.TaskRequest{TaskID: tk.ID, Actor: clerk}); err != nil {
+		if _, err := pc.Claim(ctx, rc.Reference, contract.TaskRequest{TaskID: tk.ID, Actor: clerk}); err != nil {
 			t.Fatalf("claim %s: %v", tk.ID, err)
 		}
-		if _, err := pc.Complete(ctx, rc.Reference, workflows.CompleteRequest{TaskID: tk.ID, Actor: clerk, Data: json.RawMessage(data)}); err != nil {
+		if _, err := pc.Complete(ctx, rc.Reference, contract.CompleteRequest{TaskID: tk.ID, Actor: clerk, Data: json.RawMessage(data)}); err != nil {
 			t.Fatalf("complete %s: %v", tk.ID, err)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/amtsweg/amtsweg/auth"
+	"github.com/amtsweg/amtsweg/internal/auth"
 )
 
 const (

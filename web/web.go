@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/amtsweg/amtsweg/api"
-	"github.com/amtsweg/amtsweg/auth"
-	"github.com/amtsweg/amtsweg/auth/devissuer"
 	"github.com/amtsweg/amtsweg/definitions/calendar"
-	"github.com/amtsweg/amtsweg/deployment"
-	"github.com/amtsweg/amtsweg/procclient"
+	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
+	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/workflows/procclient"
 )
 
 //go:embed templates/*.html
@@ -43,7 +43,7 @@ type Config struct {
 	// Procedures sends clerks' and operators' actions to the procedures.
 	Procedures *procclient.Client
 	// Deployer validates and stores uploaded definitions.
-	Deployer *deployment.Deployer
+	Deployer *registry.Deployer
 	// DevIssuer, when set, enables the development sign-in page that mints
 	// tokens for a chosen user. Never set it in production.
 	DevIssuer *devissuer.Issuer

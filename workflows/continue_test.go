@@ -22,10 +22,11 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
-	"github.com/amtsweg/amtsweg/embedded/testenv"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 	"github.com/amtsweg/amtsweg/workers/procworker"
 	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 const pingType = "de.amtsweg.test.ping.v1"
@@ -55,8 +56,8 @@ func looping() *definitions.Procedure {
 	}
 }
 
-func ping(n int) workflows.ApplicantEvent {
-	return workflows.ApplicantEvent{ID: "ping-" + strconv.Itoa(n), Type: pingType, Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n))}
+func ping(n int) contract.ApplicantEvent {
+	return contract.ApplicantEvent{ID: "ping-" + strconv.Itoa(n), Type: pingType, Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n))}
 }
 
 func loopInput(limit int) workflows.Input {
@@ -102,17 +103,17 @@ func checkSeq(t *testing.T, evs []*events.ProcedureEvent, first int64) []*events
 // new run to the end on it.
 func TestContinueAsNewCarriesState(t *testing.T) {
 	h := newHarness(t, looping())
-	actor := workflows.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"sachbearbeitung"}}
+	actor := contract.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"sachbearbeitung"}}
 	h.claimAndComplete(time.Hour, "setup", actor, `{"rounds":3}`)
-	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalApplicantEvent, ping(1)) }, 3*time.Hour)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(contract.SignalApplicantEvent, ping(1)) }, 3*time.Hour)
 	// From now on the history counts as long; at the next step boundary
 	// the run continues as new. Two pings arrive together: one is taken,
 	// the other must still be pending in the next run, and a redelivery of
 	// the first must still be recognised there.
 	h.env.RegisterDelayedCallback(func() { h.env.SetCurrentHistoryLength(500) }, 4*time.Hour)
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalApplicantEvent, ping(2))
-		h.env.SignalWorkflow(workflows.SignalApplicantEvent, ping(3))
+		h.env.SignalWorkflow(contract.SignalApplicantEvent, ping(2))
+		h.env.SignalWorkflow(contract.SignalApplicantEvent, ping(3))
 	}, 5*time.Hour)
 
 	h.env.ExecuteWorkflow(workflows.ProcedureWorkflow, loopInput(100))
@@ -121,7 +122,7 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("workflow ended with %v, want continue-as-new", err)
 	}
-	if can.WorkflowType.Name != workflows.WorkflowName {
+	if can.WorkflowType.Name != contract.WorkflowName {
 		t.Errorf("continues as %q", can.WorkflowType.Name)
 	}
 	var next workflows.Input
@@ -166,13 +167,13 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 	h2 := newHarness(t, looping())
 	h2.env.SetStartTime(time.Date(2026, 11, 2, 14, 0, 0, 0, time.UTC))
 	h2.env.RegisterDelayedCallback(func() {
-		h2.env.SignalWorkflow(workflows.SignalApplicantEvent, ping(1)) // redelivered: ignored
+		h2.env.SignalWorkflow(contract.SignalApplicantEvent, ping(1)) // redelivered: ignored
 	}, time.Minute)
 	h2.env.ExecuteWorkflow(workflows.ProcedureWorkflow, next)
 	if err := h2.env.GetWorkflowError(); err != nil {
 		t.Fatalf("new run: %v", err)
 	}
-	var res workflows.Result
+	var res contract.Result
 	if err := h2.env.GetWorkflowResult(&res); err != nil || res.Outcome != "looped" {
 		t.Fatalf("new run result %+v, %v", res, err)
 	}
@@ -203,7 +204,7 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 // the start, every run still takes at least one step before it continues
 // as new, instead of handing the same state on forever.
 func TestContinueAsNewNeedsProgress(t *testing.T) {
-	actor := workflows.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"sachbearbeitung"}}
+	actor := contract.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"sachbearbeitung"}}
 	runOnce := func(in workflows.Input, script func(h *harness)) workflows.Input {
 		t.Helper()
 		h := newHarness(t, looping())
@@ -228,7 +229,7 @@ func TestContinueAsNewNeedsProgress(t *testing.T) {
 	}
 	// The second run, as long from its start, still takes the wait.
 	next = runOnce(next, func(h *harness) {
-		h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalApplicantEvent, ping(1)) }, time.Hour)
+		h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(contract.SignalApplicantEvent, ping(1)) }, time.Hour)
 	})
 	if st := next.Resume; st.Next != "more" || st.Visits["wait"] != 1 {
 		t.Fatalf("second run handed on %+v", st)
@@ -262,8 +263,8 @@ func TestContinueAsNewOnTemporal(t *testing.T) {
 	in := loopInput(40)
 	in.Reference = "LOOP-" + queue
 	in.ReceivedAt = time.Now().UTC()
-	id := workflows.WorkflowID(in.Reference)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.WorkflowName, in)
+	id := contract.WorkflowID(in.Reference)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, contract.WorkflowName, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,13 +272,13 @@ func TestContinueAsNewOnTemporal(t *testing.T) {
 
 	// The clerk sets the number of rounds.
 	taskID := in.Reference + ".t1"
-	actor := workflows.Actor{Subject: "anna", Tenant: in.Tenant, Roles: []string{"sachbearbeitung"}}
+	actor := contract.Actor{Subject: "anna", Tenant: in.Tenant, Roles: []string{"sachbearbeitung"}}
 	for _, u := range []struct {
 		name string
 		arg  any
 	}{
-		{workflows.UpdateClaimTask, workflows.TaskRequest{TaskID: taskID, Actor: actor}},
-		{workflows.UpdateCompleteTask, workflows.CompleteRequest{TaskID: taskID, Actor: actor, Data: json.RawMessage(fmt.Sprintf(`{"rounds":%d}`, rounds))}},
+		{contract.UpdateClaimTask, contract.TaskRequest{TaskID: taskID, Actor: actor}},
+		{contract.UpdateCompleteTask, contract.CompleteRequest{TaskID: taskID, Actor: actor, Data: json.RawMessage(fmt.Sprintf(`{"rounds":%d}`, rounds))}},
 	} {
 		if err := updateWhenReady(ctx, c, id, u.name, u.arg); err != nil {
 			t.Fatalf("%s: %v", u.name, err)
@@ -293,7 +294,7 @@ func TestContinueAsNewOnTemporal(t *testing.T) {
 			times = 1
 		}
 		for range times {
-			if err := c.SignalWorkflow(ctx, id, "", workflows.SignalApplicantEvent, ping(n)); err != nil {
+			if err := c.SignalWorkflow(ctx, id, "", contract.SignalApplicantEvent, ping(n)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -311,7 +312,7 @@ func TestContinueAsNewOnTemporal(t *testing.T) {
 		}
 		send(n)
 	}
-	var res workflows.Result
+	var res contract.Result
 	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil || res.Outcome != "looped" {
 		t.Fatalf("result %+v, %v", res, err)
 	}
@@ -383,7 +384,7 @@ func updateWhenReady(ctx context.Context, c client.Client, id, name string, arg 
 		}
 		// Before its first workflow task has run, the procedure has no
 		// Update handlers yet ("unknown update").
-		if err == nil || errType(err) != workflows.ErrTypeTaskNotFound && !strings.Contains(err.Error(), "unknown update") {
+		if err == nil || errType(err) != contract.ErrTypeTaskNotFound && !strings.Contains(err.Error(), "unknown update") {
 			return err
 		}
 		select {

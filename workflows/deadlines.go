@@ -9,6 +9,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // activitiesDeadline is a computed legal deadline, as recorded in history.
@@ -46,15 +47,8 @@ type clockState struct {
 	PausedSince string    `json:"pausedSince,omitempty"`
 }
 
-// ClockView is a clock as the state query shows it.
-type ClockView struct {
-	Due        string `json:"due,omitempty"`
-	State      string `json:"state"`
-	PausedDays int    `json:"pausedDays,omitempty"`
-}
-
-func (c *clockState) view() ClockView {
-	return ClockView{Due: c.Due, State: c.State, PausedDays: c.PausedDays}
+func (c *clockState) view() contract.ClockView {
+	return contract.ClockView{Due: c.Due, State: c.State, PausedDays: c.PausedDays}
 }
 
 // clocksOnEnter starts the clocks that start at step and stops those that

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/amtsweg/amtsweg/embedded/testenv"
+	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
 )
 

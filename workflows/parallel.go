@@ -12,6 +12,7 @@ import (
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // branchResult is what a branch leaves for the steps after it: its outcome.
@@ -165,9 +166,9 @@ func (r *run) runSubProcedure(ctx workflow.Context, step *definitions.Step, path
 		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadExpression", err)
 	}
 	childRef := r.in.Reference + "-" + step.ID + "-" + strconv.Itoa(r.Visits[path])
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: WorkflowID(childRef)})
-	var res Result
-	err = workflow.ExecuteChildWorkflow(cctx, WorkflowName, Input{
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: contract.WorkflowID(childRef)})
+	var res contract.Result
+	err = workflow.ExecuteChildWorkflow(cctx, contract.WorkflowName, Input{Input: contract.Input{
 		Reference:        childRef,
 		Tenant:           r.in.Tenant,
 		Definition:       ref,
@@ -176,7 +177,7 @@ func (r *run) runSubProcedure(ctx workflow.Context, step *definitions.Step, path
 		Applicant:        r.in.Applicant,
 		Payload:          payload,
 		Parent:           r.in.Reference,
-	}).Get(ctx, &res)
+	}}).Get(ctx, &res)
 	if err != nil {
 		return "", fmt.Errorf("step %s: sub-procedure %s: %w", path, childRef, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/expr"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // historyLimit is the history length after which the interpreter continues
@@ -26,16 +27,16 @@ const historyLimit = 10_000
 // ProcedureWorkflow interprets the pinned procedure definition for one
 // application: it loads the definition (recorded in history), then walks its
 // steps, publishing a domain event for every state change.
-func ProcedureWorkflow(ctx workflow.Context, in Input) (Result, error) {
+func ProcedureWorkflow(ctx workflow.Context, in Input) (contract.Result, error) {
 	r := newRun(ctx, in)
 	// Handlers come first: an Update that arrives while the definition
 	// loads is answered (there is no such task yet) instead of being refused
 	// as unknown. Registering them issues no command.
 	if err := r.registerHandlers(ctx); err != nil {
-		return Result{}, err
+		return contract.Result{}, err
 	}
 	if err := r.load(ctx); err != nil {
-		return Result{}, err
+		return contract.Result{}, err
 	}
 	return r.execute(ctx)
 }
@@ -70,16 +71,16 @@ type run struct {
 
 // State is the interpreter state carried across continue-as-new.
 type State struct {
-	Seq        int64                   `json:"seq"`
-	Vars       map[string]any          `json:"vars"`
-	Next       string                  `json:"next"`
-	TaskSeq    int                     `json:"taskSeq"`
-	Milestone  string                  `json:"milestone,omitempty"`
-	Clocks     map[string]*clockState  `json:"clocks,omitempty"`
-	Pending    []ApplicantEvent        `json:"pending,omitempty"`
-	SeenEvents map[string]bool         `json:"seenEvents,omitempty"`
-	Visits     map[string]int          `json:"visits,omitempty"`
-	Incidents  map[string]incidentInfo `json:"incidents,omitempty"`
+	Seq        int64                     `json:"seq"`
+	Vars       map[string]any            `json:"vars"`
+	Next       string                    `json:"next"`
+	TaskSeq    int                       `json:"taskSeq"`
+	Milestone  string                    `json:"milestone,omitempty"`
+	Clocks     map[string]*clockState    `json:"clocks,omitempty"`
+	Pending    []contract.ApplicantEvent `json:"pending,omitempty"`
+	SeenEvents map[string]bool           `json:"seenEvents,omitempty"`
+	Visits     map[string]int            `json:"visits,omitempty"`
+	Incidents  map[string]incidentInfo   `json:"incidents,omitempty"`
 }
 
 // initMaps makes the maps a run writes to. State crosses continue-as-new as
@@ -171,7 +172,7 @@ func decodeJSON(raw json.RawMessage) any {
 	return v
 }
 
-func (r *run) execute(ctx workflow.Context) (Result, error) {
+func (r *run) execute(ctx workflow.Context) (contract.Result, error) {
 	workflow.Go(ctx, r.publisher)
 	workflow.Go(ctx, r.receiveApplicantEvents)
 	workflow.Go(ctx, r.watchClocks)
@@ -183,34 +184,34 @@ func (r *run) execute(ctx workflow.Context) (Result, error) {
 	if errors.Is(err, errContinueAsNew) {
 		r.drainSignals(ctx)
 		if err := r.drain(ctx, false); err != nil {
-			return Result{}, err
+			return contract.Result{}, err
 		}
 		// Let Update handlers still waiting for their events to be
 		// published answer in this run, and take the signals that arrived
 		// while draining, so that nothing is lost across the new run.
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-			return Result{}, err
+			return contract.Result{}, err
 		}
 		r.drainSignals(ctx)
 		next := r.in
 		st := r.State
 		next.Resume = &st
-		return Result{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+		return contract.Result{}, workflow.NewContinueAsNewError(ctx, contract.WorkflowName, next)
 	}
 	if temporal.IsCanceledError(err) || errors.Is(err, workflow.ErrCanceled) {
 		dctx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
 		r.finish(dctx, "cancelled", definitions.Text{De: "Verfahren abgebrochen", En: "Procedure cancelled"})
 		if derr := r.drain(dctx, true); derr != nil {
-			return Result{}, derr
+			return contract.Result{}, derr
 		}
-		return Result{Outcome: "cancelled"}, err
+		return contract.Result{Outcome: "cancelled"}, err
 	}
 	if err != nil {
-		return Result{}, err
+		return contract.Result{}, err
 	}
 	r.finish(ctx, outcome, r.outcomeTitle(outcome))
-	return Result{Outcome: outcome}, r.drain(ctx, false)
+	return contract.Result{Outcome: outcome}, r.drain(ctx, false)
 }
 
 var errContinueAsNew = errors.New("continue as new")

@@ -21,6 +21,7 @@ import (
 	"github.com/amtsweg/amtsweg/plugins"
 	"github.com/amtsweg/amtsweg/workers/procworker"
 	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // memDefs serves definitions from memory; the workflow sees it only through
@@ -179,14 +180,14 @@ func (h *harness) check(t *testing.T) {
 }
 
 // claimAndComplete scripts a clerk claiming the newest task and completing it.
-func (h *harness) claimAndComplete(offset time.Duration, label string, actor workflows.Actor, data string) {
+func (h *harness) claimAndComplete(offset time.Duration, label string, actor contract.Actor, data string) {
 	var id string
-	h.at(offset, label+" claim", workflows.UpdateClaimTask, func() any {
+	h.at(offset, label+" claim", contract.UpdateClaimTask, func() any {
 		id = h.lastTask()
-		return workflows.TaskRequest{TaskID: id, Actor: actor}
+		return contract.TaskRequest{TaskID: id, Actor: actor}
 	}, "")
-	h.at(offset+time.Minute, label+" complete", workflows.UpdateCompleteTask, func() any {
-		return workflows.CompleteRequest{TaskID: id, Actor: actor, Data: json.RawMessage(data)}
+	h.at(offset+time.Minute, label+" complete", contract.UpdateCompleteTask, func() any {
+		return contract.CompleteRequest{TaskID: id, Actor: actor, Data: json.RawMessage(data)}
 	}, "")
 }
 
@@ -208,42 +209,42 @@ func (h *harness) lastTask() string {
 }
 
 func input() workflows.Input {
-	return workflows.Input{
+	return workflows.Input{Input: contract.Input{
 		Reference: "BA-1", Tenant: "erfurt", Definition: definitions.Ref{Key: "permit", Version: "1.0.0", Hash: "h1"},
 		ReceivedAt: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), AccessCodeSHA256: "ab",
 		Payload: json.RawMessage(`{"costs": 250000}`),
-	}
+	}}
 }
 
 var (
-	anna  = workflows.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"sachbearbeitung"}}
-	bernd = workflows.Actor{Subject: "bernd", Tenant: "erfurt", Roles: []string{"teamleitung", "sachbearbeitung"}}
-	fritz = workflows.Actor{Subject: "fritz", Tenant: "erfurt", Roles: []string{"feuerwehr"}}
-	eve   = workflows.Actor{Subject: "eve", Tenant: "weimar", Roles: []string{"sachbearbeitung", "teamleitung"}}
+	anna  = contract.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"sachbearbeitung"}}
+	bernd = contract.Actor{Subject: "bernd", Tenant: "erfurt", Roles: []string{"teamleitung", "sachbearbeitung"}}
+	fritz = contract.Actor{Subject: "fritz", Tenant: "erfurt", Roles: []string{"feuerwehr"}}
+	eve   = contract.Actor{Subject: "eve", Tenant: "weimar", Roles: []string{"sachbearbeitung", "teamleitung"}}
 )
 
 func TestProcedureApprovedWithFourEyesAndParticipation(t *testing.T) {
 	h := newHarness(t, permit())
-	task := func(a workflows.Actor) func() any {
-		return func() any { return workflows.TaskRequest{TaskID: h.lastTask(), Actor: a} }
+	task := func(a contract.Actor) func() any {
+		return func() any { return contract.TaskRequest{TaskID: h.lastTask(), Actor: a} }
 	}
-	complete := func(a workflows.Actor, data string) func() any {
+	complete := func(a contract.Actor, data string) func() any {
 		return func() any {
-			return workflows.CompleteRequest{TaskID: h.lastTask(), Actor: a, Data: json.RawMessage(data)}
+			return contract.CompleteRequest{TaskID: h.lastTask(), Actor: a, Data: json.RawMessage(data)}
 		}
 	}
-	annaLead := workflows.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"teamleitung"}}
-	h.at(1*time.Hour, "complete an open task without the role", workflows.UpdateCompleteTask, complete(fritz, `{"complete":true}`), workflows.ErrTypeForbidden)
-	h.at(2*time.Hour, "claim by other tenant", workflows.UpdateClaimTask, task(eve), workflows.ErrTypeTaskNotFound)
-	h.at(3*time.Hour, "claim without role", workflows.UpdateClaimTask, task(fritz), workflows.ErrTypeForbidden)
-	h.at(4*time.Hour, "claim", workflows.UpdateClaimTask, task(anna), "")
-	h.at(5*time.Hour, "second claim", workflows.UpdateClaimTask, task(bernd), workflows.ErrTypeTaskConflict)
-	h.at(5*time.Hour+30*time.Minute, "complete a task claimed by another", workflows.UpdateCompleteTask, complete(bernd, `{"complete":true}`), workflows.ErrTypeTaskConflict)
-	h.at(6*time.Hour, "bad form data", workflows.UpdateCompleteTask, complete(anna, `{"complete":"yes"}`), workflows.ErrTypeInvalidFormData)
-	h.at(7*time.Hour, "complete", workflows.UpdateCompleteTask, complete(anna, `{"complete":true}`), "")
-	h.at(8*time.Hour, "self-approval", workflows.UpdateClaimTask, task(annaLead), workflows.ErrTypeFourEyes)
+	annaLead := contract.Actor{Subject: "anna", Tenant: "erfurt", Roles: []string{"teamleitung"}}
+	h.at(1*time.Hour, "complete an open task without the role", contract.UpdateCompleteTask, complete(fritz, `{"complete":true}`), contract.ErrTypeForbidden)
+	h.at(2*time.Hour, "claim by other tenant", contract.UpdateClaimTask, task(eve), contract.ErrTypeTaskNotFound)
+	h.at(3*time.Hour, "claim without role", contract.UpdateClaimTask, task(fritz), contract.ErrTypeForbidden)
+	h.at(4*time.Hour, "claim", contract.UpdateClaimTask, task(anna), "")
+	h.at(5*time.Hour, "second claim", contract.UpdateClaimTask, task(bernd), contract.ErrTypeTaskConflict)
+	h.at(5*time.Hour+30*time.Minute, "complete a task claimed by another", contract.UpdateCompleteTask, complete(bernd, `{"complete":true}`), contract.ErrTypeTaskConflict)
+	h.at(6*time.Hour, "bad form data", contract.UpdateCompleteTask, complete(anna, `{"complete":"yes"}`), contract.ErrTypeInvalidFormData)
+	h.at(7*time.Hour, "complete", contract.UpdateCompleteTask, complete(anna, `{"complete":true}`), "")
+	h.at(8*time.Hour, "self-approval", contract.UpdateClaimTask, task(annaLead), contract.ErrTypeFourEyes)
 	// An open task is completed straight away, claimed in the same step.
-	h.at(9*time.Hour, "approval without claiming first", workflows.UpdateCompleteTask, complete(bernd, `{"approved":true}`), "")
+	h.at(9*time.Hour, "approval without claiming first", contract.UpdateCompleteTask, complete(bernd, `{"approved":true}`), "")
 	h.claimAndComplete(10*time.Hour, "fire statement", fritz, `{"consent":true}`)
 
 	h.env.ExecuteWorkflow(workflows.ProcedureWorkflow, input())
@@ -251,7 +252,7 @@ func TestProcedureApprovedWithFourEyesAndParticipation(t *testing.T) {
 		t.Fatalf("workflow: %v", err)
 	}
 	h.check(t)
-	var res workflows.Result
+	var res contract.Result
 	if err := h.env.GetWorkflowResult(&res); err != nil || res.Outcome != "approved" {
 		t.Fatalf("result %+v, %v; want approved", res, err)
 	}
@@ -295,12 +296,12 @@ func TestProcedureApprovedWithFourEyesAndParticipation(t *testing.T) {
 
 func TestOverdueTaskEscalatesAndWaitExpires(t *testing.T) {
 	h := newHarness(t, permit())
-	carla := workflows.Actor{Subject: "carla", Tenant: "erfurt", Roles: []string{"teamleitung"}}
+	carla := contract.Actor{Subject: "carla", Tenant: "erfurt", Roles: []string{"teamleitung"}}
 	// Nobody acts on the check task: after its due day (2026-11-16) it is
 	// escalated to the team lead, whom a clerk cannot replace.
-	h.at(20*24*time.Hour, "clerk claims escalated task", workflows.UpdateClaimTask, func() any {
-		return workflows.TaskRequest{TaskID: h.lastTask(), Actor: anna}
-	}, workflows.ErrTypeForbidden)
+	h.at(20*24*time.Hour, "clerk claims escalated task", contract.UpdateClaimTask, func() any {
+		return contract.TaskRequest{TaskID: h.lastTask(), Actor: anna}
+	}, contract.ErrTypeForbidden)
 	h.claimAndComplete(20*24*time.Hour+time.Hour, "lead finds it incomplete", bernd, `{"complete":false}`)
 	h.claimAndComplete(21*24*time.Hour, "approval", carla, `{"approved":true}`)
 	// Nobody sends documents: after a month the application is deemed withdrawn.
@@ -318,7 +319,7 @@ func TestOverdueTaskEscalatesAndWaitExpires(t *testing.T) {
 	if want := time.Date(2026, 11, 16, 23, 0, 0, 0, time.UTC); !over[0].Time.Equal(want) {
 		t.Errorf("escalated at %s, want %s", over[0].Time, want)
 	}
-	var res workflows.Result
+	var res contract.Result
 	if err := h.env.GetWorkflowResult(&res); err != nil || res.Outcome != "withdrawn" {
 		t.Fatalf("result %+v, %v; want withdrawn", res, err)
 	}
@@ -344,14 +345,14 @@ func TestOverdueTaskEscalatesAndWaitExpires(t *testing.T) {
 
 func TestParticipationDeemedConsentAndDocumentsResume(t *testing.T) {
 	h := newHarness(t, permit())
-	carla := workflows.Actor{Subject: "carla", Tenant: "erfurt", Roles: []string{"teamleitung"}}
+	carla := contract.Actor{Subject: "carla", Tenant: "erfurt", Roles: []string{"teamleitung"}}
 	h.claimAndComplete(time.Hour, "incomplete", anna, `{"complete":false}`)
 	h.claimAndComplete(2*time.Hour, "approve incomplete", carla, `{"approved":true}`)
 	// Ten days later the documents arrive, twice (a redelivery).
 	h.env.RegisterDelayedCallback(func() {
-		ev := workflows.ApplicantEvent{ID: "ce-1", Type: "de.amtsweg.applicant.documents-submitted.v1", Data: json.RawMessage(`{"files":["a.pdf"]}`)}
-		h.env.SignalWorkflow(workflows.SignalApplicantEvent, ev)
-		h.env.SignalWorkflow(workflows.SignalApplicantEvent, ev)
+		ev := contract.ApplicantEvent{ID: "ce-1", Type: "de.amtsweg.applicant.documents-submitted.v1", Data: json.RawMessage(`{"files":["a.pdf"]}`)}
+		h.env.SignalWorkflow(contract.SignalApplicantEvent, ev)
+		h.env.SignalWorkflow(contract.SignalApplicantEvent, ev)
 	}, 10*24*time.Hour)
 	h.claimAndComplete(11*24*time.Hour, "complete now", anna, `{"complete":true}`)
 	h.claimAndComplete(11*24*time.Hour+time.Hour, "approve complete", carla, `{"approved":true}`)
@@ -362,7 +363,7 @@ func TestParticipationDeemedConsentAndDocumentsResume(t *testing.T) {
 		t.Fatalf("workflow: %v", err)
 	}
 	h.check(t)
-	var res workflows.Result
+	var res contract.Result
 	if err := h.env.GetWorkflowResult(&res); err != nil || res.Outcome != "approved" {
 		t.Fatalf("result %+v, %v; want approved", res, err)
 	}

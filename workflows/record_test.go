@@ -14,19 +14,19 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/amtsweg/amtsweg/devstack"
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/workers/intake"
-	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // recordTenant is the authority of the recorded applications.
 const recordTenant = "stadt-erfurt"
 
 var (
-	clerk     = workflows.Actor{Subject: "anna", Name: "Anna Amsel", Tenant: recordTenant, Roles: []string{"sachbearbeitung", "gewerbeamt"}}
-	teamLead  = workflows.Actor{Subject: "bernd", Name: "Bernd Bauer", Tenant: recordTenant, Roles: []string{"sachgebietsleitung"}}
+	clerk     = contract.Actor{Subject: "anna", Name: "Anna Amsel", Tenant: recordTenant, Roles: []string{"sachbearbeitung", "gewerbeamt"}}
+	teamLead  = contract.Actor{Subject: "bernd", Name: "Bernd Bauer", Tenant: recordTenant, Roles: []string{"sachgebietsleitung"}}
 	gewerbe   = `{"betrieb":{"name":"Bäckerei Korn","rechtsform":"einzelunternehmen","anschrift":{"strasse":"Anger 5","plz":"99084","ort":"Erfurt"}},"taetigkeit":{"beschreibung":"Bäckerei mit Verkauf","erlaubnispflichtig":false},"beginn":"2026-04-01"}`
 	parken    = `{"zone":"A3","licensePlate":"EF-EM 2026","street":"Anger","keeperIsApplicant":true}`
 	applicant = `{"name":"Erika Mustermann","address":"Anger 1, 99084 Erfurt","email":"erika.mustermann@example.org"}`
@@ -36,7 +36,7 @@ var (
 type recordAction struct {
 	// step: complete the open task at this step path as actor with data.
 	step  string
-	actor workflows.Actor
+	actor contract.Actor
 	data  string
 	// event: the applicant sends this documents-submitted data instead.
 	event string
@@ -44,7 +44,7 @@ type recordAction struct {
 	cancel bool
 }
 
-func task(step string, actor workflows.Actor, data string) recordAction {
+func task(step string, actor contract.Actor, data string) recordAction {
 	return recordAction{step: step, actor: actor, data: data}
 }
 
@@ -123,7 +123,7 @@ func TestRecordHistories(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			ref := playScenario(ctx, t, d, sc)
-			id := workflows.WorkflowID(ref)
+			id := contract.WorkflowID(ref)
 			runs := historyChain(ctx, t, c, id, "")
 			if len(runs) != 1 {
 				t.Fatalf("%d runs; the scenarios are short and must not continue as new", len(runs))
@@ -214,10 +214,10 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 		default:
 			a.actor.Tenant = sub.Tenant
 			tk := awaitOpenTask(ctx, t, d, ref, a.step)
-			if _, err := pc.Claim(ctx, ref, workflows.TaskRequest{TaskID: tk.ID, Actor: a.actor}); err != nil {
+			if _, err := pc.Claim(ctx, ref, contract.TaskRequest{TaskID: tk.ID, Actor: a.actor}); err != nil {
 				t.Fatalf("action %d: claim %s at %s: %v", i, tk.ID, a.step, err)
 			}
-			if _, err := pc.Complete(ctx, ref, workflows.CompleteRequest{TaskID: tk.ID, Actor: a.actor, Data: json.RawMessage(a.data)}); err != nil {
+			if _, err := pc.Complete(ctx, ref, contract.CompleteRequest{TaskID: tk.ID, Actor: a.actor, Data: json.RawMessage(a.data)}); err != nil {
 				t.Fatalf("action %d: complete %s at %s: %v", i, tk.ID, a.step, err)
 			}
 		}
@@ -226,8 +226,8 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 		awaitOpenTask(ctx, t, d, ref, sc.waitAt)
 		return ref
 	}
-	var res workflows.Result
-	err = c.GetWorkflow(ctx, workflows.WorkflowID(ref), "").Get(ctx, &res)
+	var res contract.Result
+	err = c.GetWorkflow(ctx, contract.WorkflowID(ref), "").Get(ctx, &res)
 	if sc.outcome == "cancelled" {
 		var ce *temporal.CanceledError
 		if !errors.As(err, &ce) {
@@ -243,23 +243,23 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 
 // awaitOpenTask waits until the procedure has an open task at step (any
 // step when empty).
-func awaitOpenTask(ctx context.Context, t *testing.T, d *devstack.Dev, ref, step string) workflows.TaskView {
+func awaitOpenTask(ctx context.Context, t *testing.T, d *devstack.Dev, ref, step string) contract.TaskView {
 	t.Helper()
 	c, err := d.Stack.Temporal(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var seen []string
-	var state workflows.StateView
+	var state contract.StateView
 	for {
-		v, err := c.QueryWorkflow(ctx, workflows.WorkflowID(ref), "", workflows.QueryState)
+		v, err := c.QueryWorkflow(ctx, contract.WorkflowID(ref), "", contract.QueryState)
 		if err == nil {
-			var st workflows.StateView
+			var st contract.StateView
 			if err := v.Get(&st); err == nil {
 				state = st
 				seen = seen[:0]
 				for _, tk := range st.Tasks {
-					if tk.Status == workflows.TaskOpen && (step == "" || tk.Step == step) {
+					if tk.Status == contract.TaskOpen && (step == "" || tk.Step == step) {
 						return tk
 					}
 					seen = append(seen, tk.Step+":"+string(tk.Status))

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // record makes TestRecordHistories and TestContinueAsNewOnTemporal write
@@ -45,7 +46,7 @@ func TestReplay(t *testing.T) {
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			r := newReplayer(t)
-			r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: contract.WorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
@@ -72,15 +73,15 @@ func TestReplayDetectsChangedCommands(t *testing.T) {
 	if _, err := os.Stat(f); err != nil {
 		t.Fatalf("recorded history missing: %v", err)
 	}
-	changed := func(ctx workflow.Context, in workflows.Input) (workflows.Result, error) {
+	changed := func(ctx workflow.Context, in workflows.Input) (contract.Result, error) {
 		// Starts with a timer where the interpreter loads the definition.
 		if err := workflow.Sleep(ctx, 1); err != nil {
-			return workflows.Result{}, err
+			return contract.Result{}, err
 		}
-		return workflows.Result{Outcome: "issued"}, nil
+		return contract.Result{Outcome: "issued"}, nil
 	}
 	r := newReplayer(t)
-	r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: contract.WorkflowName})
 	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err == nil {
 		t.Fatal("a workflow with other commands replayed the recorded history without error")
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/expr"
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/plugins"
+	"github.com/amtsweg/amtsweg/plugins/call"
 )
 
 // defaultServiceTimeout bounds one attempt of a service step without timeout.
@@ -91,7 +91,7 @@ func (r *run) runService(ctx workflow.Context, step *definitions.Step, path stri
 		if err != nil {
 			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadExpression", err)
 		}
-		call := plugins.Call{
+		call := call.Call{
 			Activity:       step.Activity,
 			Reference:      r.in.Reference,
 			Tenant:         r.in.Tenant,

@@ -11,16 +11,8 @@ import (
 
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/jsonvalidate"
-)
-
-// Error types of rejected Updates; the API maps them to HTTP statuses.
-const (
-	ErrTypeTaskNotFound    = "TaskNotFound"    // 404
-	ErrTypeTaskConflict    = "TaskConflict"    // 409: state does not allow it
-	ErrTypeForbidden       = "TaskForbidden"   // 403: lacks the role
-	ErrTypeInvalidFormData = "InvalidFormData" // 422: details are jsonvalidate.Errors
-	ErrTypeFourEyes        = "FourEyesViolation"
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // approvalForm is the form of a four-eyes approval task.
@@ -35,7 +27,7 @@ var approvalForm = json.RawMessage(`{
 }`)
 
 type task struct {
-	TaskView
+	contract.TaskView
 	formKey string
 	form    json.RawMessage
 	data    json.RawMessage
@@ -46,7 +38,7 @@ type task struct {
 func (r *run) newTask(ctx workflow.Context, path, role string, title definitions.Text, formKey string, form json.RawMessage, due string) *task {
 	r.TaskSeq++
 	t := &task{
-		TaskView: TaskView{ID: r.in.Reference + ".t" + strconv.Itoa(r.TaskSeq), Step: path, Role: role, Status: TaskOpen, Due: due},
+		TaskView: contract.TaskView{ID: r.in.Reference + ".t" + strconv.Itoa(r.TaskSeq), Step: path, Role: role, Status: contract.TaskOpen, Due: due},
 		formKey:  formKey,
 		form:     form,
 		title:    title,
@@ -138,7 +130,7 @@ func (r *run) approve(ctx workflow.Context, step *definitions.Step, path string,
 // marked overdue and escalated as the definition says, without polling: a
 // durable timer fires at the end of the due day.
 func (r *run) awaitTask(ctx workflow.Context, t *task, dl *activitiesDeadline, overdue *definitions.Overdue) error {
-	done := func() bool { return t.Status == TaskCompleted }
+	done := func() bool { return t.Status == contract.TaskCompleted }
 	if dl != nil {
 		ok, err := workflow.AwaitWithTimeout(ctx, dl.until(ctx), done)
 		if err != nil {
@@ -149,7 +141,7 @@ func (r *run) awaitTask(ctx workflow.Context, t *task, dl *activitiesDeadline, o
 			if overdue != nil && overdue.EscalateTo != "" {
 				t.Role = overdue.EscalateTo
 				t.Assignee = ""
-				t.Status = TaskOpen
+				t.Status = contract.TaskOpen
 				t.Escalated = true
 			}
 			r.emit(ctx, events.KindTaskOverdue, t.Step, func(e *events.ProcedureEvent) {
@@ -165,8 +157,8 @@ func (r *run) awaitTask(ctx workflow.Context, t *task, dl *activitiesDeadline, o
 
 // cancelTask ends a task that will not be completed (its branch ended).
 func (r *run) cancelTask(ctx workflow.Context, t *task, cause error) error {
-	if t.Status != TaskCompleted {
-		t.Status = TaskCancelled
+	if t.Status != contract.TaskCompleted {
+		t.Status = contract.TaskCancelled
 		r.emitTask(ctx, events.KindTaskCancelled, t, "", false)
 	}
 	return cause
@@ -184,40 +176,31 @@ func (r *run) formSchema(id string) json.RawMessage {
 // registerHandlers installs the task Updates, the incident retry and the
 // state query.
 func (r *run) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateClaimTask, r.claim,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateClaimTask, r.claim,
 		workflow.UpdateHandlerOptions{Validator: r.validateClaim}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReleaseTask, r.release,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateReleaseTask, r.release,
 		workflow.UpdateHandlerOptions{Validator: r.validateRelease}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDelegateTask, r.delegate,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateDelegateTask, r.delegate,
 		workflow.UpdateHandlerOptions{Validator: r.validateDelegate}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCompleteTask, r.complete,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateCompleteTask, r.complete,
 		workflow.UpdateHandlerOptions{Validator: r.validateComplete}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetryIncident, r.retryIncident,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateRetryIncident, r.retryIncident,
 		workflow.UpdateHandlerOptions{Validator: r.validateRetry}); err != nil {
 		return err
 	}
-	return workflow.SetQueryHandler(ctx, QueryState, func() (StateView, error) { return r.view(), nil })
+	return workflow.SetQueryHandler(ctx, contract.QueryState, func() (contract.StateView, error) { return r.view(), nil })
 }
 
-// StateView is the answer of QueryState.
-type StateView struct {
-	Reference string               `json:"reference"`
-	Milestone string               `json:"milestone"`
-	Tasks     []TaskView           `json:"tasks"`
-	Incidents map[string]string    `json:"incidents,omitempty"`
-	Clocks    map[string]ClockView `json:"clocks,omitempty"`
-}
-
-func (r *run) view() StateView {
-	v := StateView{Reference: r.in.Reference, Milestone: r.Milestone, Incidents: map[string]string{}, Clocks: map[string]ClockView{}}
+func (r *run) view() contract.StateView {
+	v := contract.StateView{Reference: r.in.Reference, Milestone: r.Milestone, Incidents: map[string]string{}, Clocks: map[string]contract.ClockView{}}
 	for i := 1; i <= r.TaskSeq; i++ {
 		if t, ok := r.tasks[r.in.Reference+".t"+strconv.Itoa(i)]; ok {
 			v.Tasks = append(v.Tasks, t.TaskView)
@@ -238,98 +221,98 @@ func taskError(typ, format string, args ...any) error {
 
 // lookup finds a live task visible to the actor; another tenant's task is
 // reported exactly like a missing one.
-func (r *run) lookup(id string, a Actor) (*task, error) {
+func (r *run) lookup(id string, a contract.Actor) (*task, error) {
 	t, ok := r.tasks[id]
 	if !ok || a.Tenant != r.in.Tenant {
-		return nil, taskError(ErrTypeTaskNotFound, "task %s not found", id)
+		return nil, taskError(contract.ErrTypeTaskNotFound, "task %s not found", id)
 	}
 	switch t.Status {
-	case TaskCompleted:
-		return nil, taskError(ErrTypeTaskConflict, "task %s is already completed", id)
-	case TaskCancelled:
-		return nil, taskError(ErrTypeTaskConflict, "task %s was cancelled", id)
+	case contract.TaskCompleted:
+		return nil, taskError(contract.ErrTypeTaskConflict, "task %s is already completed", id)
+	case contract.TaskCancelled:
+		return nil, taskError(contract.ErrTypeTaskConflict, "task %s was cancelled", id)
 	}
 	return t, nil
 }
 
-func (r *run) validateClaim(_ workflow.Context, req TaskRequest) error {
+func (r *run) validateClaim(_ workflow.Context, req contract.TaskRequest) error {
 	t, err := r.lookup(req.TaskID, req.Actor)
 	if err != nil {
 		return err
 	}
-	if t.Status == TaskClaimed {
+	if t.Status == contract.TaskClaimed {
 		if t.Assignee == req.Actor.Subject {
 			return nil // claiming again is harmless
 		}
-		return taskError(ErrTypeTaskConflict, "task %s is already claimed by another clerk", t.ID)
+		return taskError(contract.ErrTypeTaskConflict, "task %s is already claimed by another clerk", t.ID)
 	}
 	if !req.Actor.HasRole(t.Role) {
-		return taskError(ErrTypeForbidden, "task %s needs role %q; you have %v", t.ID, t.Role, req.Actor.Roles)
+		return taskError(contract.ErrTypeForbidden, "task %s needs role %q; you have %v", t.ID, t.Role, req.Actor.Roles)
 	}
 	if t.Approval && t.CompletedBy == req.Actor.Subject {
-		return taskError(ErrTypeFourEyes, "four-eyes rule: you completed the step under approval, so a different person must approve it")
+		return taskError(contract.ErrTypeFourEyes, "four-eyes rule: you completed the step under approval, so a different person must approve it")
 	}
 	return nil
 }
 
-func (r *run) claim(ctx workflow.Context, req TaskRequest) (TaskView, error) {
+func (r *run) claim(ctx workflow.Context, req contract.TaskRequest) (contract.TaskView, error) {
 	t := r.tasks[req.TaskID]
-	if t.Status == TaskClaimed && t.Assignee == req.Actor.Subject {
+	if t.Status == contract.TaskClaimed && t.Assignee == req.Actor.Subject {
 		return t.TaskView, nil
 	}
-	t.Status, t.Assignee = TaskClaimed, req.Actor.Subject
+	t.Status, t.Assignee = contract.TaskClaimed, req.Actor.Subject
 	seq := r.emitTask(ctx, events.KindTaskClaimed, t, req.Actor.Subject, false)
 	return t.TaskView, r.awaitPublished(ctx, seq)
 }
 
-func (r *run) validateRelease(_ workflow.Context, req TaskRequest) error {
+func (r *run) validateRelease(_ workflow.Context, req contract.TaskRequest) error {
 	t, err := r.lookup(req.TaskID, req.Actor)
 	if err != nil {
 		return err
 	}
-	if t.Status != TaskClaimed || t.Assignee != req.Actor.Subject {
-		return taskError(ErrTypeTaskConflict, "task %s is not claimed by you, so you cannot release it", t.ID)
+	if t.Status != contract.TaskClaimed || t.Assignee != req.Actor.Subject {
+		return taskError(contract.ErrTypeTaskConflict, "task %s is not claimed by you, so you cannot release it", t.ID)
 	}
 	return nil
 }
 
-func (r *run) release(ctx workflow.Context, req TaskRequest) (TaskView, error) {
+func (r *run) release(ctx workflow.Context, req contract.TaskRequest) (contract.TaskView, error) {
 	t := r.tasks[req.TaskID]
-	t.Status, t.Assignee = TaskOpen, ""
+	t.Status, t.Assignee = contract.TaskOpen, ""
 	seq := r.emitTask(ctx, events.KindTaskReleased, t, req.Actor.Subject, false)
 	return t.TaskView, r.awaitPublished(ctx, seq)
 }
 
-func (r *run) validateDelegate(_ workflow.Context, req DelegateRequest) error {
+func (r *run) validateDelegate(_ workflow.Context, req contract.DelegateRequest) error {
 	t, err := r.lookup(req.TaskID, req.Actor)
 	if err != nil {
 		return err
 	}
 	if (req.ToUser == "") == (req.ToRole == "") {
-		return taskError(ErrTypeTaskConflict, "delegate to exactly one of a user (toUser) or a role (toRole)")
+		return taskError(contract.ErrTypeTaskConflict, "delegate to exactly one of a user (toUser) or a role (toRole)")
 	}
-	mine := t.Status == TaskClaimed && t.Assignee == req.Actor.Subject
-	if !mine && !(t.Status == TaskOpen && req.Actor.HasRole(t.Role)) {
-		return taskError(ErrTypeTaskConflict, "task %s is claimed by someone else; only its assignee can delegate it", t.ID)
+	mine := t.Status == contract.TaskClaimed && t.Assignee == req.Actor.Subject
+	if !mine && !(t.Status == contract.TaskOpen && req.Actor.HasRole(t.Role)) {
+		return taskError(contract.ErrTypeTaskConflict, "task %s is claimed by someone else; only its assignee can delegate it", t.ID)
 	}
 	if t.Approval && req.ToUser == t.CompletedBy {
-		return taskError(ErrTypeFourEyes, "four-eyes rule: the approval cannot go to %s, who completed the step under approval", req.ToUser)
+		return taskError(contract.ErrTypeFourEyes, "four-eyes rule: the approval cannot go to %s, who completed the step under approval", req.ToUser)
 	}
 	return nil
 }
 
-func (r *run) delegate(ctx workflow.Context, req DelegateRequest) (TaskView, error) {
+func (r *run) delegate(ctx workflow.Context, req contract.DelegateRequest) (contract.TaskView, error) {
 	t := r.tasks[req.TaskID]
 	if req.ToUser != "" {
-		t.Status, t.Assignee = TaskClaimed, req.ToUser
+		t.Status, t.Assignee = contract.TaskClaimed, req.ToUser
 	} else {
-		t.Status, t.Assignee, t.Role = TaskOpen, "", req.ToRole
+		t.Status, t.Assignee, t.Role = contract.TaskOpen, "", req.ToRole
 	}
 	seq := r.emitTask(ctx, events.KindTaskDelegated, t, req.Actor.Subject, false)
 	return t.TaskView, r.awaitPublished(ctx, seq)
 }
 
-func (r *run) validateComplete(_ workflow.Context, req CompleteRequest) error {
+func (r *run) validateComplete(_ workflow.Context, req contract.CompleteRequest) error {
 	t, err := r.lookup(req.TaskID, req.Actor)
 	if err != nil {
 		return err
@@ -338,15 +321,15 @@ func (r *run) validateComplete(_ workflow.Context, req CompleteRequest) error {
 	// role straight away (claiming it in the same step, as "Erledigen" on
 	// an unclaimed task does); never one claimed by someone else.
 	switch {
-	case t.Status == TaskClaimed && t.Assignee != req.Actor.Subject:
-		return taskError(ErrTypeTaskConflict, "task %s is claimed by another clerk; only they can complete it", t.ID)
-	case t.Status == TaskOpen && !req.Actor.HasRole(t.Role):
-		return taskError(ErrTypeForbidden, "task %s needs role %q; you have %v", t.ID, t.Role, req.Actor.Roles)
-	case t.Status != TaskClaimed && t.Status != TaskOpen:
-		return taskError(ErrTypeTaskConflict, "task %s cannot be completed in status %s", t.ID, t.Status)
+	case t.Status == contract.TaskClaimed && t.Assignee != req.Actor.Subject:
+		return taskError(contract.ErrTypeTaskConflict, "task %s is claimed by another clerk; only they can complete it", t.ID)
+	case t.Status == contract.TaskOpen && !req.Actor.HasRole(t.Role):
+		return taskError(contract.ErrTypeForbidden, "task %s needs role %q; you have %v", t.ID, t.Role, req.Actor.Roles)
+	case t.Status != contract.TaskClaimed && t.Status != contract.TaskOpen:
+		return taskError(contract.ErrTypeTaskConflict, "task %s cannot be completed in status %s", t.ID, t.Status)
 	}
 	if t.Approval && t.CompletedBy == req.Actor.Subject {
-		return taskError(ErrTypeFourEyes, "four-eyes rule: you completed the step under approval, so a different person must approve it")
+		return taskError(contract.ErrTypeFourEyes, "four-eyes rule: you completed the step under approval, so a different person must approve it")
 	}
 	key := r.in.Definition.Hash + "/form/" + t.formKey
 	if t.Approval {
@@ -354,24 +337,24 @@ func (r *run) validateComplete(_ workflow.Context, req CompleteRequest) error {
 	}
 	schema, err := jsonvalidate.Cached(key, t.form)
 	if err != nil {
-		return taskError(ErrTypeInvalidFormData, "the form schema of task %s does not compile: %v", t.ID, err)
+		return taskError(contract.ErrTypeInvalidFormData, "the form schema of task %s does not compile: %v", t.ID, err)
 	}
 	if len(req.Data) == 0 {
 		req.Data = json.RawMessage(`{}`)
 	}
 	if err := schema.Validate(req.Data); err != nil {
-		return temporal.NewApplicationError("form data is invalid: "+err.Error(), ErrTypeInvalidFormData, err)
+		return temporal.NewApplicationError("form data is invalid: "+err.Error(), contract.ErrTypeInvalidFormData, err)
 	}
 	return nil
 }
 
-func (r *run) complete(ctx workflow.Context, req CompleteRequest) (TaskView, error) {
+func (r *run) complete(ctx workflow.Context, req contract.CompleteRequest) (contract.TaskView, error) {
 	t := r.tasks[req.TaskID]
 	if len(req.Data) == 0 {
 		req.Data = json.RawMessage(`{}`)
 	}
 	t.data = req.Data
-	t.Status, t.Assignee = TaskCompleted, req.Actor.Subject
+	t.Status, t.Assignee = contract.TaskCompleted, req.Actor.Subject
 	if !t.Approval {
 		t.CompletedBy = req.Actor.Subject
 	}
@@ -379,17 +362,17 @@ func (r *run) complete(ctx workflow.Context, req CompleteRequest) (TaskView, err
 	return t.TaskView, r.awaitPublished(ctx, seq)
 }
 
-func (r *run) validateRetry(_ workflow.Context, req RetryRequest) error {
+func (r *run) validateRetry(_ workflow.Context, req contract.RetryRequest) error {
 	if req.Actor.Tenant != r.in.Tenant {
-		return taskError(ErrTypeTaskNotFound, "no incident at step %s", req.Step)
+		return taskError(contract.ErrTypeTaskNotFound, "no incident at step %s", req.Step)
 	}
 	if _, ok := r.Incidents[req.Step]; !ok {
-		return taskError(ErrTypeTaskConflict, "step %s has no open incident", req.Step)
+		return taskError(contract.ErrTypeTaskConflict, "step %s has no open incident", req.Step)
 	}
 	return nil
 }
 
-func (r *run) retryIncident(ctx workflow.Context, req RetryRequest) error {
+func (r *run) retryIncident(ctx workflow.Context, req contract.RetryRequest) error {
 	r.retry[req.Step] = true
 	return nil
 }

@@ -7,15 +7,16 @@ import (
 
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // receiveApplicantEvents buffers the applicant's events. An event that
 // arrives before the procedure waits for it is kept until a wait step takes
 // it; a redelivered event (same id) is ignored.
 func (r *run) receiveApplicantEvents(ctx workflow.Context) {
-	ch := workflow.GetSignalChannel(ctx, SignalApplicantEvent)
+	ch := workflow.GetSignalChannel(ctx, contract.SignalApplicantEvent)
 	for {
-		var e ApplicantEvent
+		var e contract.ApplicantEvent
 		if !ch.Receive(ctx, &e) {
 			return
 		}
@@ -23,7 +24,7 @@ func (r *run) receiveApplicantEvents(ctx workflow.Context) {
 	}
 }
 
-func (r *run) accept(e ApplicantEvent) {
+func (r *run) accept(e contract.ApplicantEvent) {
 	if e.ID != "" {
 		if r.SeenEvents[e.ID] {
 			return
@@ -36,9 +37,9 @@ func (r *run) accept(e ApplicantEvent) {
 // drainSignals takes signals still buffered in the channel before the run
 // continues as new, so none is lost.
 func (r *run) drainSignals(ctx workflow.Context) {
-	ch := workflow.GetSignalChannel(ctx, SignalApplicantEvent)
+	ch := workflow.GetSignalChannel(ctx, contract.SignalApplicantEvent)
 	for {
-		var e ApplicantEvent
+		var e contract.ApplicantEvent
 		if !ch.ReceiveAsync(&e) {
 			return
 		}

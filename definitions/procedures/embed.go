@@ -1,6 +1,3 @@
-// Package procedures bundles the procedure definitions that ship with
-// Amtsweg (definitions/procedures/*.yaml), so that a fresh installation
-// can deploy them without files on disk.
 package procedures
 
 import (

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/activities/builtin"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/plugins"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
@@ -19,7 +19,7 @@ import (
 // themselves.
 func standardCatalog(t *testing.T) definitions.Activities {
 	t.Helper()
-	builtin, err := activities.Builtin(nil)
+	builtin, err := builtin.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/amtsweg/amtsweg/embedded/testenv"
+	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 	"github.com/amtsweg/amtsweg/store"
 )
 

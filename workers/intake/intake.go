@@ -16,8 +16,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/jsonvalidate"
-	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/store"
 )
 

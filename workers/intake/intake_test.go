@@ -14,10 +14,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	embkafka "github.com/amtsweg/amtsweg/embedded/kafka"
-	"github.com/amtsweg/amtsweg/embedded/testenv"
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/store/storetest"
 	"github.com/amtsweg/amtsweg/workers/intake"
@@ -166,8 +165,8 @@ func TestIntake(t *testing.T) {
 	// The broker is shared: topics of this test alone.
 	suffix := "." + strconv.FormatInt(time.Now().UnixNano(), 36)
 	intakeTopic, applicantTopic := events.TopicIntake+suffix, events.TopicApplicant+suffix
-	if err := embkafka.EnsureTopics(ctx, brokers,
-		embkafka.TopicSpec{Name: intakeTopic, Partitions: 1}, embkafka.TopicSpec{Name: applicantTopic, Partitions: 1}); err != nil {
+	if err := kafkabus.EnsureTopics(ctx, brokers,
+		kafkabus.TopicSpec{Name: intakeTopic, Partitions: 1}, kafkabus.TopicSpec{Name: applicantTopic, Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
 	def := deploy(t, s, "bauantrag", "1.0.0")

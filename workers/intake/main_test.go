@@ -3,7 +3,7 @@ package intake_test
 import (
 	"testing"
 
-	"github.com/amtsweg/amtsweg/embedded/testenv"
+	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // PluginDispatcher executes plugin activities by their registered name. The
@@ -35,12 +36,12 @@ type Options struct {
 	Worker worker.Options
 }
 
-// New creates (but does not start) the worker on workflows.TaskQueue.
+// New creates (but does not start) the worker on contract.TaskQueue.
 func New(c client.Client, o Options) (worker.Worker, error) {
 	if o.Activities == nil {
 		return nil, fmt.Errorf("procworker: Activities are required")
 	}
-	w := worker.New(c, workflows.TaskQueue, o.Worker)
+	w := worker.New(c, contract.TaskQueue, o.Worker)
 	Register(w, o.Activities)
 	if o.Plugins != nil {
 		w.RegisterDynamicActivity(o.Plugins.DynamicActivity, activity.DynamicRegisterOptions{})
@@ -56,7 +57,7 @@ type Registry interface {
 
 // Register registers ProcedureWorkflow and Amtsweg's own activities.
 func Register(r Registry, a *activities.Activities) {
-	r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: contract.WorkflowName})
 	r.RegisterActivityWithOptions(a.LoadDefinition, activity.RegisterOptions{Name: activities.LoadDefinitionName})
 	r.RegisterActivityWithOptions(a.ResolveDefinition, activity.RegisterOptions{Name: activities.ResolveDefinitionName})
 	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: activities.PublishEventsName})

@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/store"
 )
 

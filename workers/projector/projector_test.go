@@ -10,10 +10,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	embkafka "github.com/amtsweg/amtsweg/embedded/kafka"
-	"github.com/amtsweg/amtsweg/embedded/testenv"
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/store/storetest"
 	"github.com/amtsweg/amtsweg/workers/projector"
@@ -77,7 +76,7 @@ func TestProjectorAppliesEventsAndDeadLettersBadOnes(t *testing.T) {
 	topic := topicFor(t)
 	s, _ := storetest.New(t)
 	ctx := context.Background()
-	if err := embkafka.EnsureTopics(ctx, brokers, embkafka.TopicSpec{Name: topic, Partitions: 2}); err != nil {
+	if err := kafkabus.EnsureTopics(ctx, brokers, kafkabus.TopicSpec{Name: topic, Partitions: 2}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -163,7 +162,7 @@ func TestRebuildOfEmptyTopic(t *testing.T) {
 	s, _ := storetest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := embkafka.EnsureTopics(ctx, brokers, embkafka.TopicSpec{Name: topic}); err != nil {
+	if err := kafkabus.EnsureTopics(ctx, brokers, kafkabus.TopicSpec{Name: topic}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ApplyEvents(ctx, storetest.Lifecycle("OLD-1")); err != nil {

@@ -1,0 +1,128 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/amtsweg/amtsweg/internal/stack"
+)
+
+// Variant is one configuration of the ablation: the optimisations of
+// BENCHMARKS.md switched on one after the other.
+type Variant struct {
+	Name string `json:"name"`
+	// Change says what the variant changes over the previous one.
+	Change string `json:"change"`
+	// IntakeConsumers and TemporalCompression configure the stack.
+	IntakeConsumers     int    `json:"intakeConsumers"`
+	TemporalCompression string `json:"temporalCompression"`
+	// ClaimFirst makes the simulated clerks claim a task before they
+	// complete it: two Updates of the workflow instead of one.
+	ClaimFirst bool `json:"claimFirst"`
+}
+
+// Variants are the ablation's configurations, cumulative; the last is the
+// default configuration.
+var Variants = []Variant{
+	{Name: "before", Change: "one intake consumer; gzip on the Temporal connection; clerks claim, then complete",
+		IntakeConsumers: 1, TemporalCompression: "gzip", ClaimFirst: true},
+	{Name: "+intake consumers", Change: "4 intake consumers (one per partition) start procedures concurrently",
+		IntakeConsumers: 4, TemporalCompression: "gzip", ClaimFirst: true},
+	{Name: "+no gzip on loopback", Change: "no gRPC compression to a Temporal server on the same machine",
+		IntakeConsumers: 4, TemporalCompression: "none", ClaimFirst: true},
+	{Name: "+complete without claim (after)", Change: "clerks complete an open task straight away: one Update per decision instead of two",
+		IntakeConsumers: 4, TemporalCompression: "none"},
+}
+
+// AblationResult is one variant's runs and their medians.
+type AblationResult struct {
+	Variant Variant        `json:"variant"`
+	Runs    []ProcedureRun `json:"runs"`
+	// Medians over the rounds.
+	Throughput       float64 `json:"throughput"`
+	StartedP50       float64 `json:"submitToStartedP50Ms"`
+	StartedP99       float64 `json:"submitToStartedP99Ms"`
+	DoneP50          float64 `json:"submitToDoneP50Ms"`
+	CompleteP99      float64 `json:"taskCompleteP99Ms"`
+	CPUSecondsPerApp float64 `json:"cpuSecondsPerApp"`
+}
+
+// phaseAblation measures the optimisations before and after in the same
+// run: every variant gets a stack of its own, all started up front; then
+// rounds run Amtsweg as fast as possible on each stack in turn, so that
+// changes of the machine's load hit every variant alike, and the medians
+// over the rounds are compared. Idle stacks cost little (pollers).
+func phaseAblation(ctx context.Context, cfg *Config, parent string, rep *Report) error {
+	envs := make([]*env, len(Variants))
+	defer func() {
+		for _, e := range envs {
+			if e != nil {
+				e.close()
+				if !cfg.KeepData {
+					os.RemoveAll(e.dataDir)
+				}
+			}
+		}
+	}()
+	for i, v := range Variants {
+		dir, err := dataDirFor(parent)
+		if err != nil {
+			return err
+		}
+		envs[i], err = startEnvWith(ctx, cfg, dir, func(c *stack.Config) {
+			c.IntakeConsumers, c.TemporalCompression = v.IntakeConsumers, v.TemporalCompression
+		})
+		if err != nil {
+			os.RemoveAll(dir)
+			return fmt.Errorf("variant %s: %w", v.Name, err)
+		}
+		envs[i].clerksClaimFirst = v.ClaimFirst
+	}
+	results := make([]AblationResult, len(Variants))
+	for round := range cfg.AblationRounds {
+		for i, v := range Variants {
+			cpu0 := cpuSeconds()
+			run, err := envs[i].runAmtsweg(ctx, cfg, ModeMax, cfg.AblationN, fmt.Sprintf("V%dR%d", i, round))
+			if err != nil {
+				return fmt.Errorf("variant %s: %w", v.Name, err)
+			}
+			run.CPUSeconds = cpuSeconds() - cpu0
+			results[i].Variant = v
+			results[i].Runs = append(results[i].Runs, run)
+			cfg.Logger.Info("ablation", "round", round+1, "variant", v.Name, "throughput", run.Throughput,
+				"submit->started p99", run.SubmitToStarted.P99, "cpu s", run.CPUSeconds)
+		}
+	}
+	for i := range results {
+		r := &results[i]
+		med := func(f func(ProcedureRun) float64) float64 {
+			vals := make([]float64, 0, len(r.Runs))
+			for _, run := range r.Runs {
+				vals = append(vals, f(run))
+			}
+			return median(vals)
+		}
+		r.Throughput = med(func(p ProcedureRun) float64 { return p.Throughput })
+		r.StartedP50 = med(func(p ProcedureRun) float64 { return p.SubmitToStarted.P50 })
+		r.StartedP99 = med(func(p ProcedureRun) float64 { return p.SubmitToStarted.P99 })
+		r.DoneP50 = med(func(p ProcedureRun) float64 { return p.SubmitToDone.P50 })
+		r.CompleteP99 = med(func(p ProcedureRun) float64 { return p.TaskComplete.P99 })
+		r.CPUSecondsPerApp = med(func(p ProcedureRun) float64 { return p.CPUSeconds / float64(max(p.Completed, 1)) })
+	}
+	rep.Ablation = results
+	return nil
+}
+
+func median(vals []float64) float64 {
+	if len(vals) == 0 {
+		return 0
+	}
+	s := slices.Clone(vals)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

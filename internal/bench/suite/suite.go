@@ -1,0 +1,349 @@
+package suite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Phases of the suite, in the order they run.
+const (
+	PhaseAblation   = "ablation"   // the optimisations, before and after
+	PhaseProcedures = "procedures" // measurements 1, 2 and 3
+	PhaseLag        = "lag"        // measurement 1's projection lag at LagRate
+	PhaseOpen       = "open"       // measurement 7
+	PhaseBacklog    = "backlog"    // measurement 6
+	PhaseStatus     = "status"     // measurement 4
+	PhaseWorklist   = "worklist"   // measurement 5
+)
+
+// AllPhases lists every phase in running order.
+var AllPhases = []string{PhaseAblation, PhaseProcedures, PhaseLag, PhaseOpen, PhaseBacklog, PhaseStatus, PhaseWorklist}
+
+// Config configures a run. Zero values take the defaults of Defaults.
+type Config struct {
+	// N is the number of applications each system runs as fast as
+	// possible; RateN (default: N, at most 400) the number it runs at the
+	// fixed Rate.
+	N     int
+	RateN int
+	// Rate is the fixed submission rate in applications/s.
+	Rate float64
+	// Clerks is the number of simulated clerks working tasks concurrently.
+	Clerks int
+	// AblationN is the number of applications per ablation run;
+	// AblationRounds how often every variant runs.
+	AblationN      int
+	AblationRounds int
+	// LagRate is the applications/s of the live event stream whose
+	// projection lag is measured (the target's 50).
+	LagRate float64
+	// SkipDBOS leaves baseline B out.
+	SkipDBOS bool
+
+	// StatusApplications seeded for the status lookups, each with
+	// TimelineEntries public timeline entries.
+	StatusApplications int
+	TimelineEntries    int
+	// StatusRates are the fixed request rates (requests/s) of the status
+	// load; saturation follows them.
+	StatusRates []int
+
+	// WorklistTasks open tasks across Tenants authorities.
+	WorklistTasks int
+	Tenants       int
+	WorklistRates []int
+
+	// BacklogEvents domain events for the projector to drain.
+	BacklogEvents int
+
+	// OpenProcedures started and left waiting on a task with a due date;
+	// Timers short timers whose lateness is measured while they wait.
+	OpenProcedures int
+	Timers         int
+	TimerDelay     time.Duration
+
+	// LoadDuration is how long each load step (a rate or saturation) runs.
+	LoadDuration time.Duration
+
+	// Phases to run (default all); see AllPhases.
+	Phases []string
+
+	// OutDir receives report.json and the CPU profiles; "" writes nothing.
+	OutDir string
+	// Profile takes a CPU profile of every measured phase.
+	Profile bool
+	// DataDir is where the stack's data directory is created (default the
+	// system's temporary directory); KeepData keeps it.
+	DataDir  string
+	KeepData bool
+
+	// Executable is the multi-call binary that serves the bundled plugins
+	// ("<Executable> plugin serve <name>"); default os.Executable().
+	Executable string
+	// PluginCommand starts the benchmark plugin (an absolute path and its
+	// arguments); the suite installs it into the worker's plugin directory.
+	PluginCommand []string
+	// DBOSDir is the source directory of the DBOS baseline (internal/bench/dbos);
+	// default: found from the working directory.
+	DBOSDir string
+
+	// Command is recorded in the report as the command that ran the suite.
+	Command string
+	Logger  *slog.Logger `json:"-"`
+	// StackLogger receives the stack's logs (default Logger); the
+	// commands keep it at warnings, since the stack logs every application.
+	StackLogger *slog.Logger `json:"-"`
+	// Out receives the table; nil means os.Stdout.
+	Out io.Writer `json:"-"`
+}
+
+// Defaults are the figures of a full run, sized to finish well within 30
+// minutes on a shared 2-core machine: 2,000 applications per system as
+// fast as possible, and 400 at 5/s (80 s per system; the embedded Temporal
+// server, SQLite, saturates at 15 to 25 applications/s there, so a rate
+// near it would measure queueing); 4,000 open procedures, because starting
+// them runs at 25 to 40/s.
+func Defaults() Config {
+	return Config{
+		N: 2000, RateN: 400, Rate: 5, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
+		StatusApplications: 1_000_000, TimelineEntries: 10, StatusRates: []int{1000, 2500, 5000},
+		WorklistTasks: 100_000, Tenants: 50, WorklistRates: []int{250, 500, 1000},
+		BacklogEvents:  1_000_000,
+		OpenProcedures: 4000, Timers: 500, TimerDelay: 20 * time.Second,
+		LoadDuration: 8 * time.Second,
+		Profile:      true,
+	}
+}
+
+func (c *Config) fill() error {
+	d := Defaults()
+	positive(&c.N, d.N)
+	if c.RateN <= 0 {
+		c.RateN = min(c.N, d.RateN)
+	}
+	positive(&c.Rate, d.Rate)
+	positive(&c.LagRate, d.LagRate)
+	positive(&c.Clerks, d.Clerks)
+	positive(&c.AblationN, d.AblationN)
+	positive(&c.AblationRounds, d.AblationRounds)
+	positive(&c.StatusApplications, d.StatusApplications)
+	positive(&c.TimelineEntries, d.TimelineEntries)
+	if len(c.StatusRates) == 0 {
+		c.StatusRates = d.StatusRates
+	}
+	positive(&c.WorklistTasks, d.WorklistTasks)
+	positive(&c.Tenants, d.Tenants)
+	if len(c.WorklistRates) == 0 {
+		c.WorklistRates = d.WorklistRates
+	}
+	positive(&c.BacklogEvents, d.BacklogEvents)
+	positive(&c.OpenProcedures, d.OpenProcedures)
+	positive(&c.Timers, d.Timers)
+	positive(&c.TimerDelay, d.TimerDelay)
+	positive(&c.LoadDuration, d.LoadDuration)
+	if len(c.Phases) == 0 {
+		c.Phases = AllPhases
+	}
+	for _, p := range c.Phases {
+		if !slices.Contains(AllPhases, p) {
+			return fmt.Errorf("unknown phase %q: choose from %s", p, strings.Join(AllPhases, ", "))
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.StackLogger == nil {
+		c.StackLogger = c.Logger
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	if c.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the executable for the bundled plugins: %w", err)
+		}
+		c.Executable = exe
+	}
+	if len(c.PluginCommand) == 0 {
+		return errors.New("no command to start the benchmark plugin: set Config.PluginCommand (e.g. [<amtsweg binary>, bench, plugin])")
+	}
+	return nil
+}
+
+// procedureTimeout bounds the wait for n applications at rate (0: max).
+func (c *Config) procedureTimeout(n int, rate float64) time.Duration {
+	d := 5 * time.Minute
+	if rate > 0 {
+		d += time.Duration(float64(n)/rate*2) * time.Second
+	}
+	return d
+}
+
+// runN is the number of applications of a procedure run in mode.
+func (c *Config) runN(mode string) int {
+	if mode == ModeRate {
+		return c.RateN
+	}
+	return c.N
+}
+
+func (c *Config) runs(phase string) bool { return slices.Contains(c.Phases, phase) }
+
+// Report is the result of a run; it is what report.json holds.
+type Report struct {
+	Date      time.Time `json:"date"`
+	Machine   Machine   `json:"machine"`
+	Commit    string    `json:"commit"`
+	Command   string    `json:"command"`
+	LoadStart string    `json:"loadStart"`
+	LoadEnd   string    `json:"loadEnd"`
+	Seconds   float64   `json:"seconds"`
+	Config    Config    `json:"config"`
+
+	Ablation   []AblationResult `json:"ablation,omitempty"`
+	Procedures []ProcedureRun   `json:"procedures,omitempty"`
+	Ratios     []Ratio          `json:"ratios,omitempty"`
+	LiveLag    *LiveLagResult   `json:"liveLag,omitempty"`
+	Status     *LoadResult      `json:"status,omitempty"`
+	Worklist   *LoadResult      `json:"worklist,omitempty"`
+	Backlog    *BacklogResult   `json:"backlog,omitempty"`
+	Open       *OpenResult      `json:"open,omitempty"`
+	Targets    []Target         `json:"targets,omitempty"`
+}
+
+// Run runs the configured phases and returns the report; it prints the
+// table to cfg.Out and writes report.json to cfg.OutDir.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	rep := &Report{Date: start.UTC(), Machine: machine(), Commit: commit(), Command: cfg.Command, LoadStart: loadAverage(), Config: cfg}
+	parent := cfg.DataDir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	dataDir, err := dataDirFor(parent)
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.KeepData {
+		defer os.RemoveAll(dataDir)
+	}
+	if cfg.OutDir != "" {
+		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("output directory: %w", err)
+		}
+	}
+	if cfg.runs(PhaseAblation) {
+		cfg.Logger.Info("phase", "name", PhaseAblation, "load", loadAverage())
+		if err := phaseAblation(ctx, &cfg, parent, rep); err != nil {
+			return rep, fmt.Errorf("phase %s: %w", PhaseAblation, err)
+		}
+	}
+	if !slices.ContainsFunc(cfg.Phases, func(p string) bool { return p != PhaseAblation }) {
+		return finish(&cfg, rep, start)
+	}
+	cfg.Logger.Info("starting the stack", "data", dataDir)
+	e, err := startEnv(ctx, &cfg, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+
+	phases := []struct {
+		name string
+		run  func() error
+	}{
+		{PhaseProcedures, func() error { return e.phaseProcedures(ctx, &cfg, rep) }},
+		{PhaseLag, func() error { return e.phaseLag(ctx, &cfg, rep) }},
+		{PhaseOpen, func() error { return e.phaseOpen(ctx, &cfg, rep) }},
+		{PhaseBacklog, func() error { return e.phaseBacklog(ctx, &cfg, rep) }},
+		{PhaseStatus, func() error { return e.phaseStatus(ctx, &cfg, rep) }},
+		{PhaseWorklist, func() error { return e.phaseWorklist(ctx, &cfg, rep) }},
+	}
+	for _, p := range phases {
+		if !cfg.runs(p.name) {
+			continue
+		}
+		cfg.Logger.Info("phase", "name", p.name, "load", loadAverage())
+		t0 := time.Now()
+		if err := p.run(); err != nil {
+			return rep, fmt.Errorf("phase %s: %w", p.name, err)
+		}
+		cfg.Logger.Info("phase done", "name", p.name, "seconds", time.Since(t0).Seconds())
+		if err := e.dev.Err(); err != nil {
+			return rep, fmt.Errorf("the stack failed during phase %s: %w", p.name, err)
+		}
+	}
+	e.close()
+	return finish(&cfg, rep, start)
+}
+
+// finish computes the comparisons, prints the table and writes the report.
+func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
+	rep.Ratios = ratios(rep.Procedures)
+	rep.Targets = targets(rep)
+	rep.LoadEnd = loadAverage()
+	rep.Seconds = time.Since(start).Seconds()
+	printReport(cfg.Out, rep)
+	if cfg.OutDir != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return rep, err
+		}
+		if err := os.WriteFile(filepath.Join(cfg.OutDir, "report.json"), b, 0o644); err != nil {
+			return rep, fmt.Errorf("write report: %w", err)
+		}
+	}
+	return rep, nil
+}
+
+// phaseProcedures runs measurements 1 to 3: each system at the fixed rate
+// and as fast as possible, one after the other on the same services.
+func (e *env) phaseProcedures(ctx context.Context, cfg *Config, rep *Report) error {
+	for _, mode := range []string{ModeRate, ModeMax} {
+		tag := "A" + strings.ToUpper(mode[:1])
+		run, err := e.runAmtsweg(ctx, cfg, mode, cfg.runN(mode), tag)
+		if err != nil {
+			return fmt.Errorf("amtsweg %s: %w", mode, err)
+		}
+		rep.Procedures = append(rep.Procedures, run)
+		cfg.Logger.Info("run done", "system", run.System, "mode", mode, "completed", run.Completed, "throughput", run.Throughput)
+	}
+	b, err := e.startBaseline(ctx)
+	if err != nil {
+		return err
+	}
+	for _, mode := range []string{ModeRate, ModeMax} {
+		tag := "T" + strings.ToUpper(mode[:1])
+		run, err := e.runBaseline(ctx, cfg, b, mode, cfg.runN(mode), tag)
+		if err != nil {
+			b.stop()
+			return fmt.Errorf("temporal baseline %s: %w", mode, err)
+		}
+		rep.Procedures = append(rep.Procedures, run)
+		cfg.Logger.Info("run done", "system", run.System, "mode", mode, "completed", run.Completed, "throughput", run.Throughput)
+	}
+	b.stop()
+	runs := e.runDBOS(ctx, cfg)
+	rep.Procedures = append(rep.Procedures, runs...)
+	return nil
+}
+
+// positive sets *v to def unless it is positive.
+func positive[T int | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}

@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/amtsweg/amtsweg/definitions/procedures"
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
+	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/registry"
+	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/workers/intake"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// lockedBuffer collects a process's output for the failure message.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestProductionShape runs amtsweg worker, intake, projector and api as four
+// separate processes of the real binary, configured only through
+// TEMPORAL_ADDRESS, KAFKA_BROKERS, DATABASE_URL and OIDC_ISSUER, against
+// Temporal, Kafka and PostgreSQL servers that are not theirs; then drives an
+// application through them and stops them with SIGTERM.
+func TestProductionShape(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "amtsweg")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/amtsweg")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	dbURL := testenv.Postgres(t)
+	temporalAddr, namespace := testenv.Temporal(t)
+	brokers := testenv.Kafka(t)
+	if err := kafkabus.EnsureTopics(ctx, brokers, devstack.Topics...); err != nil {
+		t.Fatal(err)
+	}
+	// The clerks' OIDC provider, outside Amtsweg.
+	issuer := httptest.NewUnstartedServer(nil)
+	issuer.Start()
+	defer issuer.Close()
+	iss, err := devissuer.Open(devissuer.Config{DataDir: t.TempDir(), Issuer: issuer.URL + "/realm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	iss.Mount(mux)
+	issuer.Config.Handler = mux
+
+	// Operators apply the schema once per release.
+	run(t, bin, []string{"DATABASE_URL=" + dbURL}, "migrate")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	apiURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := []string{
+		"TEMPORAL_ADDRESS=" + temporalAddr,
+		"TEMPORAL_NAMESPACE=" + namespace,
+		"KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"DATABASE_URL=" + dbURL,
+		"OIDC_ISSUER=" + iss.URL(),
+		fmt.Sprintf("AMTSWEG_LISTEN=127.0.0.1:%d", port),
+		"AMTSWEG_PLUGINS=" + t.TempDir(),
+		"AMTSWEG_DATA_DIR=" + t.TempDir(),
+		"AMTSWEG_NOTIFY_TRANSPORT=file",
+		"AMTSWEG_NOTIFY_FROM=Test <test@amtsweg.invalid>",
+	}
+	var procs []*exec.Cmd
+	outputs := map[string]*lockedBuffer{}
+	for _, name := range []string{"worker", "intake", "projector", "api"} {
+		cmd := exec.Command(bin, name)
+		cmd.Env = append(os.Environ(), env...)
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+		outputs[name] = out
+	}
+	failed := true
+	defer func() {
+		for _, p := range procs {
+			_ = p.Process.Signal(syscall.SIGTERM)
+		}
+		for i, p := range procs {
+			done := make(chan error, 1)
+			go func() { done <- p.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("%s exited with %v after SIGTERM", p.Args[1], err)
+					failed = true
+				}
+			case <-time.After(30 * time.Second):
+				_ = p.Process.Kill()
+				t.Errorf("%s did not stop within 30 s of SIGTERM", procs[i].Args[1])
+				failed = true
+			}
+		}
+		if failed {
+			for name, out := range outputs {
+				t.Logf("--- %s output:\n%s", name, out.String())
+			}
+		}
+	}()
+
+	// The designer deploys once the worker has published its plugin catalog.
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	src, err := procedures.FS.ReadFile("anwohnerparken.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := &registry.Deployer{Store: st}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err = dep.Deploy(ctx, "anwohnerparken.yaml", src, "test")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deploy (the worker's catalog never appeared?): %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	raw, err := os.ReadFile("../../examples/anwohnerparken.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub intake.Submission
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		t.Fatal(err)
+	}
+	w := kafkabus.NewWriter(brokers, events.TopicIntake)
+	rc, err := intake.Submit(ctx, w, sub, time.Now())
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, apiURL+"/api/v1/status/"+rc.Reference, nil)
+		req.Header.Set("X-Access-Code", rc.AccessCode)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"in-review"`) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the application never reached the clerk's review through the four processes (last error %v)", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	failed = t.Failed()
+}
+
+func run(t *testing.T, bin string, env []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("amtsweg %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}

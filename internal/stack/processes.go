@@ -1,0 +1,279 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/activities/builtin"
+	"github.com/amtsweg/amtsweg/api"
+	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
+	"github.com/amtsweg/amtsweg/internal/registry"
+	"github.com/amtsweg/amtsweg/plugins"
+	"github.com/amtsweg/amtsweg/plugins/host"
+	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/web"
+	"github.com/amtsweg/amtsweg/workers/intake"
+	"github.com/amtsweg/amtsweg/workers/procworker"
+	"github.com/amtsweg/amtsweg/workers/projector"
+	"github.com/amtsweg/amtsweg/workflows/contract"
+	"github.com/amtsweg/amtsweg/workflows/procclient"
+)
+
+// PluginHost starts the plugin host of the worker: Amtsweg's built-in
+// plugin, the bundled plugins of the multi-call binary, and every plugin
+// executable in the plugin directory, which it keeps watching.
+func (s *Stack) PluginHost(ctx context.Context, bundled []string, executable string) (*host.Host, error) {
+	st, err := s.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	builtin, err := builtin.New(st)
+	if err != nil {
+		return nil, err
+	}
+	opts := host.Options{
+		Dir:        s.Config.PluginsDir,
+		Logger:     s.Log.With("component", "plugins"),
+		Builtins:   []plugins.InProcess{builtin},
+		Bundled:    bundled,
+		Executable: executable,
+		Env:        s.Config.PluginEnv,
+	}
+	if s.Config.DataDir != "" {
+		opts.DataDir = filepath.Join(s.Config.DataDir, "plugins")
+	}
+	h, err := host.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Start(ctx); err != nil {
+		_ = h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// RunWorker runs the Temporal worker until ctx ends.
+func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
+	c, err := s.Temporal(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := s.Store(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := s.eventWriter()
+	if err != nil {
+		return err
+	}
+	wk, err := procworker.New(c, procworker.Options{
+		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: eventPublisher{w}},
+		Plugins:    ph,
+		Worker: worker.Options{
+			MaxConcurrentActivityExecutionSize:      200,
+			MaxConcurrentLocalActivityExecutionSize: 200,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := wk.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	s.Log.Info("worker started", "task_queue", contract.TaskQueue, "activities", len(ph.Activities()))
+	go func() { _ = ph.Watch(ctx) }()
+	// Keep the deployment catalog current: plugins dropped into the plugin
+	// directory become deployable within the catalog interval (and the
+	// host's rescan of the directory).
+	interval := s.Config.CatalogInterval
+	if interval <= 0 {
+		interval = DefaultCatalogInterval
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if err := registry.PublishCatalog(ctx, st.Pool(), ph.Activities()); err != nil && ctx.Err() == nil {
+			s.Log.Warn("publish plugin catalog", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			wk.Stop()
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// RunIntake consumes the intake and applicant topics until ctx ends.
+func (s *Stack) RunIntake(ctx context.Context) error {
+	st, err := s.Store(ctx)
+	if err != nil {
+		return err
+	}
+	pc, err := s.Procedures(ctx)
+	if err != nil {
+		return err
+	}
+	return intake.Run(ctx, intake.Config{
+		Brokers:  s.Config.Brokers,
+		Store:    st,
+		Starter:  starter{pc},
+		Signaler: signaler{pc: pc, st: st},
+		Logger:   s.Log.With("component", "intake"),
+
+		IntakeConsumers: s.Config.IntakeConsumers,
+	})
+}
+
+// RunProjector projects domain events into PostgreSQL until ctx ends.
+func (s *Stack) RunProjector(ctx context.Context) error {
+	st, err := s.Store(ctx)
+	if err != nil {
+		return err
+	}
+	return projector.Run(ctx, projector.Config{Brokers: s.Config.Brokers, Store: st, Logger: s.Log.With("component", "projector")})
+}
+
+// RebuildProjections drops the read models and rebuilds them from the
+// whole event topic.
+func (s *Stack) RebuildProjections(ctx context.Context) error {
+	st, err := s.Store(ctx)
+	if err != nil {
+		return err
+	}
+	return projector.Rebuild(ctx, projector.Config{Brokers: s.Config.Brokers, Store: st, Logger: s.Log.With("component", "projector")})
+}
+
+// APIServer builds the HTTP API. dev, when set, is the local OIDC issuer
+// of amtsweg dev, served by the API itself.
+func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissuer.Issuer) (*api.Server, error) {
+	st, err := s.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := s.Procedures(ctx)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := auth.New(auth.Config{Issuer: s.Config.OIDCIssuer, Audience: s.Config.OIDCAudience, Logger: s.Log.With("component", "auth")})
+	if err != nil {
+		return nil, fmt.Errorf("OIDC verifier for %s: %w", s.Config.OIDCIssuer, err)
+	}
+	srv := api.New(api.Config{
+		Store:      st,
+		Logger:     s.Log.With("component", "api"),
+		Ready:      ready,
+		Verifier:   verifier,
+		Procedures: pc,
+		Deployer:   &registry.Deployer{Store: st},
+	})
+	if dev != nil {
+		dev.Mount(srv.Mux())
+	}
+	if err := web.Mount(srv.Mux(), web.Config{Store: st, Status: srv, Verifier: verifier, Procedures: pc,
+		Deployer: &registry.Deployer{Store: st}, DevIssuer: dev, OIDC: web.OIDCFromEnv(s.Config.OIDCIssuer),
+		EFileDir: web.EFileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]), Logger: s.Log.With("component", "web")}); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// Serve serves h on the configured address until ctx ends, then shuts down
+// gracefully. ln may be nil, in which case Serve listens itself.
+func (s *Stack) Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", s.Config.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (choose another with --listen)", s.Config.Listen, err)
+		}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}
+
+// starter starts procedures for the intake.
+type starter struct{ pc *procclient.Client }
+
+func (s starter) Start(ctx context.Context, r intake.StartRequest) error {
+	return s.pc.Start(ctx, contract.Input{
+		Reference:        r.Reference,
+		Tenant:           r.Tenant,
+		Definition:       definitions.Ref{Key: r.DefinitionKey, Version: r.DefinitionVersion, Hash: r.DefinitionHash},
+		ReceivedAt:       r.ReceivedAt,
+		AccessCodeSHA256: r.AccessCodeSHA256,
+		Applicant:        r.Applicant,
+		Payload:          r.Payload,
+	})
+}
+
+// signaler routes applicant events after checking them against the
+// definition the application is pinned to: the event type must be declared
+// and its data must satisfy the event's schema.
+type signaler struct {
+	pc *procclient.Client
+	st *store.Store
+}
+
+func (s signaler) Signal(ctx context.Context, reference, ceType, id string, data json.RawMessage) error {
+	sub, err := s.st.Submission(ctx, reference)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s: %w", reference, intake.ErrNoSuchProcedure)
+	}
+	if err != nil {
+		return err
+	}
+	def, err := registry.Source{Store: s.st}.DefinitionByHash(ctx, sub.DefinitionHash)
+	if err != nil {
+		return err
+	}
+	var ev *definitions.Event
+	for i := range def.Events {
+		if def.Events[i].Type == ceType {
+			ev = &def.Events[i]
+		}
+	}
+	if ev == nil {
+		return fmt.Errorf("procedure %s %s declares no event of type %s: %w", def.Key, def.Version, ceType, intake.ErrEventRejected)
+	}
+	if len(ev.Schema) > 0 {
+		schema, err := jsonvalidate.Cached(sub.DefinitionHash+"/event/"+ev.ID, ev.Schema)
+		if err != nil {
+			return fmt.Errorf("event %s schema: %v: %w", ev.ID, err, intake.ErrEventRejected)
+		}
+		doc := data
+		if len(doc) == 0 {
+			doc = json.RawMessage(`{}`)
+		}
+		if err := schema.Validate(doc); err != nil {
+			return fmt.Errorf("event data does not match the schema of %s: %v: %w", ev.ID, err, intake.ErrEventRejected)
+		}
+	}
+	err = s.pc.Signal(ctx, reference, contract.ApplicantEvent{ID: id, Type: ceType, Data: data, Time: time.Now().UTC()})
+	if errors.Is(err, procclient.ErrNotFound) {
+		return fmt.Errorf("%s: %w", reference, intake.ErrNoSuchProcedure)
+	}
+	return err
+}

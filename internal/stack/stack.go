@@ -1,0 +1,221 @@
+// Package stack assembles Amtsweg's processes — the Temporal worker, the
+// intake consumer, the projector and the HTTP API — from configuration and
+// connects them to Temporal, Kafka and PostgreSQL. The single-process
+// commands (amtsweg worker, intake, projector, api) run one of them; amtsweg
+// dev runs all of them in one process on embedded services.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/workflows/procclient"
+)
+
+// Config says where the services are. The zero values of the optional
+// fields select the defaults documented in deploy/README.md.
+type Config struct {
+	TemporalAddress   string
+	TemporalNamespace string
+	Brokers           []string
+	DatabaseURL       string
+	// PluginsDir is the worker's plugin directory.
+	PluginsDir string
+	// PluginEnv adds environment variables per plugin name (e.g. the notify
+	// plugin's transport); plugins also inherit the process environment.
+	PluginEnv map[string][]string
+	// CatalogInterval is how often the worker publishes its plugin
+	// activities to the deployment catalog, so that a plugin dropped into
+	// PluginsDir becomes deployable. Default DefaultCatalogInterval.
+	CatalogInterval time.Duration
+	// DataDir holds local state: plugin data, the dev issuer's key.
+	DataDir string
+	// Listen is the API's listen address.
+	Listen string
+	// OIDCIssuer is the issuer URL of clerks' and designers' tokens;
+	// OIDCAudience their expected audience.
+	OIDCIssuer   string
+	OIDCAudience string
+	Logger       *slog.Logger
+	// IntakeConsumers is how many intake consumers run (default
+	// intake.DefaultIntakeConsumers).
+	IntakeConsumers int
+	// TemporalCompression is the gRPC compression of requests to Temporal:
+	// "gzip", "none", or "" for the default: none when TemporalAddress is a
+	// loopback address (the embedded server of amtsweg dev, where
+	// compressing only costs CPU), gzip otherwise.
+	TemporalCompression string
+}
+
+// DefaultCatalogInterval is the default of Config.CatalogInterval.
+const DefaultCatalogInterval = 30 * time.Second
+
+// Stack holds the connections shared by the processes of one OS process.
+type Stack struct {
+	Config Config
+	Log    *slog.Logger
+
+	mu       sync.Mutex
+	store    *store.Store
+	temporal client.Client
+	writer   *kafka.Writer
+	closers  []func()
+}
+
+// New returns a Stack; connections are opened on first use.
+func New(cfg Config) *Stack {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.TemporalNamespace == "" {
+		cfg.TemporalNamespace = "amtsweg"
+	}
+	if cfg.CatalogInterval <= 0 {
+		cfg.CatalogInterval = DefaultCatalogInterval
+	}
+	return &Stack{Config: cfg, Log: cfg.Logger}
+}
+
+// Close closes every connection the stack opened.
+func (s *Stack) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// Store returns the PostgreSQL store.
+func (s *Stack) Store(ctx context.Context) (*store.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.store != nil {
+		return s.store, nil
+	}
+	if s.Config.DatabaseURL == "" {
+		return nil, errors.New("no database configured: set --database-url or DATABASE_URL (e.g. postgres://user@host:5432/amtsweg)")
+	}
+	st, err := store.Open(ctx, s.Config.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	s.store = st
+	s.closers = append(s.closers, st.Close)
+	return st, nil
+}
+
+// Temporal returns the Temporal client.
+func (s *Stack) Temporal(ctx context.Context) (client.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.temporal != nil {
+		return s.temporal, nil
+	}
+	opts := client.Options{
+		HostPort:  s.Config.TemporalAddress,
+		Namespace: s.Config.TemporalNamespace,
+		Logger:    tlog.NewStructuredLogger(s.Log.With("component", "temporal-client")),
+	}
+	gzip, err := temporalGzip(s.Config.TemporalCompression, s.Config.TemporalAddress)
+	if err != nil {
+		return nil, err
+	}
+	if !gzip {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", s.Config.TemporalAddress, s.Config.TemporalNamespace, err)
+	}
+	s.temporal = c
+	s.closers = append(s.closers, c.Close)
+	return c, nil
+}
+
+// temporalGzip decides whether requests to Temporal are compressed.
+func temporalGzip(setting, address string) (bool, error) {
+	switch setting {
+	case "gzip":
+		return true, nil
+	case "none":
+		return false, nil
+	case "":
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			host = address
+		}
+		if host == "localhost" {
+			return false, nil
+		}
+		ip := net.ParseIP(host)
+		return ip == nil || !ip.IsLoopback(), nil
+	}
+	return false, fmt.Errorf("temporal compression %q: use gzip or none", setting)
+}
+
+// Procedures returns the client side of running procedures.
+func (s *Stack) Procedures(ctx context.Context) (*procclient.Client, error) {
+	c, err := s.Temporal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &procclient.Client{C: c}, nil
+}
+
+// eventWriter returns the producer of domain events.
+func (s *Stack) eventWriter() (*kafka.Writer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.writer != nil {
+		return s.writer, nil
+	}
+	if len(s.Config.Brokers) == 0 {
+		return nil, errors.New("no Kafka brokers configured: set --kafka-brokers or KAFKA_BROKERS")
+	}
+	// Topic "": each message names its topic (procedure events and the
+	// public status topic).
+	w := kafkabus.NewWriter(s.Config.Brokers, "")
+	s.writer = w
+	s.closers = append(s.closers, func() { _ = w.Close() })
+	return w, nil
+}
+
+// eventPublisher publishes domain events to Kafka, keyed by reference, and
+// their public view to the status topic for the portal.
+type eventPublisher struct{ w *kafka.Writer }
+
+func (p eventPublisher) Publish(ctx context.Context, evs []*events.ProcedureEvent) error {
+	msgs := make([]kafka.Message, 0, len(evs)+len(evs)/2)
+	for _, e := range evs {
+		v, err := events.EncodeProcedureEvent(e)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, kafka.Message{Topic: events.TopicProcedureEvents, Key: []byte(e.Reference), Value: v})
+		if pub := events.PublicStatus(e); pub != nil {
+			id := e.Reference + "/" + strconv.FormatInt(e.Seq, 10)
+			v, err := events.Encode(id, events.Source, events.TypeStatusChanged, e.Reference, e.Time, pub)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, kafka.Message{Topic: events.TopicStatus, Key: []byte(e.Reference), Value: v})
+		}
+	}
+	// One write for both topics: a retry after a partial failure repeats
+	// messages, which consumers drop by their (reference, seq) id.
+	return p.w.WriteMessages(ctx, msgs...)
+}

@@ -1,0 +1,162 @@
+package contract
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/amtsweg/amtsweg/definitions"
+)
+
+// Names under which the worker registers the workflow and its handlers.
+const (
+	// WorkflowName is the registered name of ProcedureWorkflow.
+	WorkflowName = "ProcedureWorkflow"
+	// TaskQueue is the task queue the Amtsweg worker polls.
+	TaskQueue = "amtsweg"
+
+	// UpdateClaimTask claims an open task for the calling clerk.
+	UpdateClaimTask = "claim-task"
+	// UpdateReleaseTask gives a claimed task back to its role.
+	UpdateReleaseTask = "release-task"
+	// UpdateDelegateTask hands a task to another user or role.
+	UpdateDelegateTask = "delegate-task"
+	// UpdateCompleteTask completes a claimed task with form data.
+	UpdateCompleteTask = "complete-task"
+	// UpdateRetryIncident retries the failed step of an incident.
+	UpdateRetryIncident = "retry-incident"
+
+	// SignalApplicantEvent delivers an event from the applicant (portal).
+	SignalApplicantEvent = "applicant-event"
+
+	// QueryState answers the interpreter's current state.
+	QueryState = "state"
+)
+
+// WorkflowID is the workflow id of the application with this reference.
+// Deriving it from the reference makes starting idempotent.
+func WorkflowID(reference string) string { return "application-" + reference }
+
+// Input starts a procedure: what a client (the intake, a parent procedure)
+// sends. The workflow's own input adds the state it carries across
+// continue-as-new.
+type Input struct {
+	Reference        string          `json:"reference"`
+	Tenant           string          `json:"tenant"`
+	Definition       definitions.Ref `json:"definition"`
+	ReceivedAt       time.Time       `json:"receivedAt"`
+	AccessCodeSHA256 string          `json:"accessCodeSha256"`
+	Applicant        json.RawMessage `json:"applicant,omitempty"`
+	Payload          json.RawMessage `json:"payload"`
+	// Parent is the reference of the calling procedure of a sub-procedure.
+	Parent string `json:"parent,omitempty"`
+	// HistoryLimit, when positive, replaces the history length after which
+	// the procedure continues as new (default 10,000 events). It is part of
+	// the start input, so replays see the limit the run had; tests use a
+	// small one.
+	HistoryLimit int `json:"historyLimit,omitempty"`
+}
+
+// Result is what a finished procedure returns.
+type Result struct {
+	Outcome string `json:"outcome"`
+}
+
+// Actor is the authenticated person behind an Update.
+type Actor struct {
+	Subject string   `json:"subject"`
+	Name    string   `json:"name,omitempty"`
+	Tenant  string   `json:"tenant"`
+	Roles   []string `json:"roles,omitempty"`
+}
+
+// HasRole reports whether the actor holds role.
+func (a Actor) HasRole(role string) bool { return slices.Contains(a.Roles, role) }
+
+// TaskRequest addresses a task in claim and release.
+type TaskRequest struct {
+	TaskID string `json:"taskId"`
+	Actor  Actor  `json:"actor"`
+}
+
+// DelegateRequest hands a task to a user (ToUser) or a role (ToRole).
+type DelegateRequest struct {
+	TaskID string `json:"taskId"`
+	Actor  Actor  `json:"actor"`
+	ToUser string `json:"toUser,omitempty"`
+	ToRole string `json:"toRole,omitempty"`
+}
+
+// CompleteRequest completes a task with its form data.
+type CompleteRequest struct {
+	TaskID string          `json:"taskId"`
+	Actor  Actor           `json:"actor"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// RetryRequest retries the failed step of an incident.
+type RetryRequest struct {
+	Step  string `json:"step"`
+	Actor Actor  `json:"actor"`
+}
+
+// ApplicantEvent is the payload of SignalApplicantEvent.
+type ApplicantEvent struct {
+	// ID is the CloudEvent id, used to ignore a redelivered event.
+	ID string `json:"id"`
+	// Type is the CloudEvents type, matched against the definition's events.
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data,omitempty"`
+	Time time.Time       `json:"time"`
+}
+
+// TaskStatus is the life-cycle state of a task.
+type TaskStatus string
+
+// Task states.
+const (
+	TaskOpen      TaskStatus = "open"
+	TaskClaimed   TaskStatus = "claimed"
+	TaskCompleted TaskStatus = "completed"
+	TaskCancelled TaskStatus = "cancelled"
+)
+
+// Error types of rejected Updates; the API maps them to HTTP statuses.
+const (
+	ErrTypeTaskNotFound    = "TaskNotFound"    // 404
+	ErrTypeTaskConflict    = "TaskConflict"    // 409: state does not allow it
+	ErrTypeForbidden       = "TaskForbidden"   // 403: lacks the role
+	ErrTypeInvalidFormData = "InvalidFormData" // 422: details are jsonvalidate.Errors
+	ErrTypeFourEyes        = "FourEyesViolation"
+)
+
+// StateView is the answer of QueryState.
+type StateView struct {
+	Reference string               `json:"reference"`
+	Milestone string               `json:"milestone"`
+	Tasks     []TaskView           `json:"tasks"`
+	Incidents map[string]string    `json:"incidents,omitempty"`
+	Clocks    map[string]ClockView `json:"clocks,omitempty"`
+}
+
+// ClockView is a clock as the state query shows it.
+type ClockView struct {
+	Due        string `json:"due,omitempty"`
+	State      string `json:"state"`
+	PausedDays int    `json:"pausedDays,omitempty"`
+}
+
+// TaskView is a task as the workflow sees it; Updates answer with it.
+type TaskView struct {
+	ID          string     `json:"id"`
+	Step        string     `json:"step"`
+	Role        string     `json:"role"`
+	Assignee    string     `json:"assignee,omitempty"`
+	Status      TaskStatus `json:"status"`
+	Due         string     `json:"due,omitempty"`
+	Overdue     bool       `json:"overdue,omitempty"`
+	Escalated   bool       `json:"escalated,omitempty"`
+	Approval    bool       `json:"approval,omitempty"`
+	ApprovalOf  string     `json:"approvalOf,omitempty"`
+	CompletedBy string     `json:"completedBy,omitempty"`
+}
