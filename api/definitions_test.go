@@ -48,7 +48,7 @@ func newDefsEnv(t *testing.T) *defsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := registry.PublishCatalog(ctx, st.Pool(), m.Activities); err != nil {
+	if err := registry.PublishCatalog(ctx, st, m.Activities); err != nil {
 		t.Fatal(err)
 	}
 

@@ -45,7 +45,7 @@ func dump(t *testing.T, s *store.Store, ref string) string {
 		`SELECT to_jsonb(x) FROM incidents x WHERE reference = $1 ORDER BY seq`,
 		`SELECT to_jsonb(x) - 'applied_at' FROM procedure_events x WHERE reference = $1 ORDER BY seq`,
 	} {
-		rows, err := s.Pool().Query(context.Background(), q, ref)
+		rows, err := store.PoolOf(s).Query(context.Background(), q, ref)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestApplyEventsLifecycle(t *testing.T) {
 		Data                                json.RawMessage
 		Procedure                           *string
 	}
-	rows, _ := s.Pool().Query(ctx, `SELECT id, status, role, assignee, completed_by, approval_of_completed_by,
+	rows, _ := store.PoolOf(s).Query(ctx, `SELECT id, status, role, assignee, completed_by, approval_of_completed_by,
 		overdue, escalated, approval, due::text, data, procedure FROM tasks WHERE reference = $1 ORDER BY id`, ref)
 	var tasks []taskRow
 	for rows.Next() {
@@ -139,7 +139,7 @@ func TestApplyEventsLifecycle(t *testing.T) {
 	}
 
 	var incidents string
-	_ = s.Pool().QueryRow(ctx, `SELECT string_agg(step || ':' || state, ',') FROM incidents WHERE reference = $1`, ref).Scan(&incidents)
+	_ = store.PoolOf(s).QueryRow(ctx, `SELECT string_agg(step || ':' || state, ',') FROM incidents WHERE reference = $1`, ref).Scan(&incidents)
 	if incidents != "pruefen.fachverfahren:resolved" {
 		t.Errorf("incidents = %s", incidents)
 	}
@@ -229,7 +229,7 @@ func TestApplyEventsNeverMovesBackwards(t *testing.T) {
 	apply(t, s, evs[15]) // task-completed (seq 16)
 	apply(t, s, evs[5])  // task-claimed (seq 6)
 	var stt string
-	_ = s.Pool().QueryRow(context.Background(), `SELECT status FROM tasks WHERE id = $1`, ref+".t1").Scan(&stt)
+	_ = store.PoolOf(s).QueryRow(context.Background(), `SELECT status FROM tasks WHERE id = $1`, ref+".t1").Scan(&stt)
 	if stt != "completed" {
 		t.Errorf("task status after a late claim = %s, want completed", stt)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/store/storetest"
 )
 
@@ -54,7 +55,7 @@ func benchmarkBacklog(b *testing.B, batch int) {
 		}
 		applyTime += time.Since(start)
 
-		if _, err := s.Pool().Exec(ctx, `DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (LIKE procedure_events INCLUDING ALL)`); err != nil {
+		if _, err := store.PoolOf(s).Exec(ctx, `DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (LIKE procedure_events INCLUDING ALL)`); err != nil {
 			b.Fatal(err)
 		}
 		start = time.Now()
@@ -67,7 +68,7 @@ func benchmarkBacklog(b *testing.B, batch int) {
 				}
 				rows = append(rows, []any{e.Reference, e.Seq, e.Tenant, string(e.Kind), e.Time, payload})
 			}
-			if _, err := s.Pool().CopyFrom(ctx, pgx.Identifier{"bench_copy"},
+			if _, err := store.PoolOf(s).CopyFrom(ctx, pgx.Identifier{"bench_copy"},
 				[]string{"reference", "seq", "tenant", "kind", "time", "payload"}, pgx.CopyFromRows(rows)); err != nil {
 				b.Fatal(err)
 			}

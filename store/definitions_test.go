@@ -76,10 +76,10 @@ func TestDeployDefinitionRules(t *testing.T) {
 	}
 
 	// The table itself refuses changes.
-	if _, err := s.Pool().Exec(ctx, `UPDATE definitions SET source = 'x'`); err == nil || !strings.Contains(err.Error(), "immutable") {
+	if _, err := store.PoolOf(s).Exec(ctx, `UPDATE definitions SET source = 'x'`); err == nil || !strings.Contains(err.Error(), "immutable") {
 		t.Errorf("UPDATE of a definition was not refused: %v", err)
 	}
-	if _, err := s.Pool().Exec(ctx, `DELETE FROM definitions`); err == nil {
+	if _, err := store.PoolOf(s).Exec(ctx, `DELETE FROM definitions`); err == nil {
 		t.Errorf("DELETE of a definition was not refused")
 	}
 }

@@ -31,14 +31,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{pool: pool}, nil
 }
 
-// New wraps an existing pool. The caller keeps ownership of it: Close does
-// close it.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
-
-// Pool returns the underlying connection pool, for queries other packages
-// own.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
 // Ping checks that the database answers (for readiness checks).
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 

@@ -19,7 +19,7 @@ import (
 func BenchmarkWorklist(b *testing.B) {
 	s, _ := storetest.New(b)
 	ctx := context.Background()
-	_, err := s.Pool().Exec(ctx, `
+	_, err := store.PoolOf(s).Exec(ctx, `
 		INSERT INTO tasks (id, reference, tenant, procedure, version, step, title, role, assignee, status,
 		                   created_at, due, overdue, form, last_seq)
 		SELECT 'T' || i, 'R' || (i / 3), 'tenant-' || (i % 20), 'bauantrag', '1.0.0', 'pruefen',

@@ -297,7 +297,7 @@ func (h *handler) check(ctx context.Context, filename string, src []byte) (*defi
 	if h.cfg.Deployer != nil && h.cfg.Deployer.Catalog != nil {
 		catalog = h.cfg.Deployer.Catalog
 	} else {
-		c, err := registry.Catalog(ctx, h.cfg.Store.Pool())
+		c, err := registry.Catalog(ctx, h.cfg.Store)
 		if err != nil {
 			return nil, err
 		}

@@ -20,7 +20,7 @@ type operatorView struct {
 	Total     int64
 	Status    string
 	Statuses  []string
-	Apps      []appRow
+	Apps      []store.ApplicationRow
 	NextURL   string
 	Incidents []store.Incident
 	// Problem is a refused or failed action; Target the reference it was
@@ -40,7 +40,7 @@ func (h *handler) loadOperator(r *http.Request, s *session) (*operatorView, erro
 		ov.Status = "all"
 	}
 	var err error
-	if ov.Counts, err = statusCounts(r.Context(), h.cfg.Store, s.P.Tenant); err != nil {
+	if ov.Counts, err = h.cfg.Store.StatusCounts(r.Context(), s.P.Tenant); err != nil {
 		return nil, err
 	}
 	for _, n := range ov.Counts {
@@ -51,7 +51,7 @@ func (h *handler) loadOperator(r *http.Request, s *session) (*operatorView, erro
 		filter = ""
 	}
 	afterTime, afterRef := decodeAppCursor(q.Get("after"))
-	apps, err := applicationPage(r.Context(), h.cfg.Store, s.P.Tenant, filter, afterTime, afterRef, operatorPage+1)
+	apps, err := h.cfg.Store.ApplicationPage(r.Context(), s.P.Tenant, filter, afterTime, afterRef, operatorPage+1)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -188,7 +189,7 @@ func deploy(t *testing.T, ctx context.Context, st *store.Store, h *host.Host) de
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := registry.PublishCatalog(ctx, st.Pool(), h.Activities()); err != nil {
+	if err := registry.PublishCatalog(ctx, st, h.Activities()); err != nil {
 		t.Fatal(err)
 	}
 	res, err := (&registry.Deployer{Store: st}).Deploy(ctx, "bauantrag.yaml", src, "scenario-test")
@@ -474,15 +475,15 @@ func (w *world) deadlineByTitle(title string) []events.DeadlineInfo {
 // storedDeadline reads a deadline row of the projection (what clerks see).
 func (w *world) storedDeadline(id string) (state, due string) {
 	w.t.Helper()
-	var d *time.Time
-	err := w.store.Pool().QueryRow(w.ctx, `SELECT state, due FROM deadlines WHERE reference = $1 AND id = $2`, w.reference, id).Scan(&state, &d)
+	cf, err := w.store.CaseFile(w.ctx, w.reference)
 	if err != nil {
 		w.t.Fatalf("deadline %s: %v", id, err)
 	}
-	if d != nil {
-		due = d.Format(time.DateOnly)
+	i := slices.IndexFunc(cf.Deadlines, func(d store.CaseDeadline) bool { return d.ID == id })
+	if i < 0 {
+		w.t.Fatalf("deadline %s: not in the projection (have %+v)", id, cf.Deadlines)
 	}
-	return state, due
+	return cf.Deadlines[i].State, cf.Deadlines[i].Due
 }
 
 // tasks returns the created tasks, in order.

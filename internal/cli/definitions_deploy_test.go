@@ -38,7 +38,7 @@ func apiServer(t *testing.T) (url, designer, clerk string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := registry.PublishCatalog(ctx, st.Pool(), m.Activities); err != nil {
+	if err := registry.PublishCatalog(ctx, st, m.Activities); err != nil {
 		t.Fatal(err)
 	}
 	var h http.Handler

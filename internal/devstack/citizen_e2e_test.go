@@ -15,6 +15,7 @@ import (
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/devstack"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/store/storetest"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
@@ -145,19 +146,9 @@ func applicantEvent(t *testing.T, d *devstack.Dev, id, ref, data string) {
 // the database stamps itself, in a stable order.
 func projections(t *testing.T, d *devstack.Dev) map[string]string {
 	t.Helper()
-	st, err := d.Stack.Store(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]string{}
 	for _, table := range []string{"applications", "timeline", "deadlines", "tasks", "requests", "incidents", "procedure_events"} {
-		var dump string
-		q := fmt.Sprintf(`SELECT coalesce(jsonb_agg(j ORDER BY j::text)::text, '[]') FROM
-			(SELECT to_jsonb(t) - 'applied_at' - 'updated_at' - 'projected_at' AS j FROM %s t) x`, table)
-		if err := st.Pool().QueryRow(context.Background(), q).Scan(&dump); err != nil {
-			t.Fatalf("dump %s: %v", table, err)
-		}
-		out[table] = dump
+		out[table] = storetest.TableJSON(t, d.Database, table, "applied_at", "updated_at", "projected_at")
 	}
 	return out
 }

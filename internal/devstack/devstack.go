@@ -209,7 +209,7 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	if err := registry.PublishCatalog(ctx, st.Pool(), ph.Activities()); err != nil {
+	if err := registry.PublishCatalog(ctx, st, ph.Activities()); err != nil {
 		_ = ln.Close()
 		return nil, err
 	}

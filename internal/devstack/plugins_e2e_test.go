@@ -371,7 +371,7 @@ func awaitCatalog(t *testing.T, st *store.Store, names ...string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		cat, err := registry.Catalog(context.Background(), st.Pool())
+		cat, err := registry.Catalog(context.Background(), st)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -114,5 +115,66 @@ func TestProductionBinaryLeavesOutDevTools(t *testing.T) {
 	}
 	if got := forbidden(deps(t, module+"/cmd/amtsweg", "dev"), module+"/internal/devstack"); len(got) == 0 {
 		t.Error("the dev build does not link internal/devstack: amtsweg dev is missing from it")
+	}
+}
+
+// sqlOutsideStore names the packages outside store that may import pgx, and
+// why; every other package, its tests included, reaches the database
+// through store's methods (tests set up through store/storetest).
+var sqlOutsideStore = map[string]string{
+	// The embedded server creates the development database after start-up;
+	// it is administration of the server, not of Amtsweg's data, and is
+	// linked only into the dev build and tests.
+	"internal/embedded/postgres": "creates the database on the embedded server (dev build and tests only)",
+	// testenv creates and drops a database per test; it is test
+	// infrastructure.
+	"internal/embedded/testenv": "creates and drops test databases",
+	// The benchmark suite bulk-seeds the read models with COPY (millions of
+	// rows) and reads latencies straight from them; it is linked only into
+	// the dev build (amtsweg bench), and its seeding is checked against the
+	// projector by TestSeedMatchesTheProjector.
+	"internal/bench/suite": "bulk-seeds and measures the database (dev build only)",
+}
+
+// TestOnlyStoreSpeaksSQL: the SQL belongs to package store. No other
+// package, nor its tests, imports the PostgreSQL driver, except the
+// justified exceptions in sqlOutsideStore (and store/storetest, the store's
+// own helper for other packages' tests).
+func TestOnlyStoreSpeaksSQL(t *testing.T) {
+	t.Parallel()
+	args := []string{"list", "-tags", "dev", "-json=ImportPath,Imports,TestImports,XTestImports", module + "/..."}
+	out, err := exec.Command("go", args...).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for {
+		var p struct {
+			ImportPath                         string
+			Imports, TestImports, XTestImports []string
+		}
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		if rel == "store" || strings.HasPrefix(rel, "store/") {
+			continue
+		}
+		seen++
+		if _, ok := sqlOutsideStore[rel]; ok {
+			continue
+		}
+		for _, imp := range slices.Concat(p.Imports, p.TestImports, p.XTestImports) {
+			if imp == "github.com/jackc/pgx/v5" || strings.HasPrefix(imp, "github.com/jackc/pgx/v5/") {
+				t.Errorf("%s imports %s: move the SQL into package store as a method (tests: a store/storetest helper)", rel, imp)
+				break
+			}
+		}
+	}
+	if seen < 20 {
+		t.Fatalf("go list saw only %d packages outside store; the check is not looking at the module", seen)
 	}
 }

@@ -16,11 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/calendar"
@@ -55,7 +51,7 @@ type Deployer struct {
 func (d *Deployer) Deploy(ctx context.Context, filename string, src []byte, by string) (Result, error) {
 	catalog := d.Catalog
 	if catalog == nil {
-		c, err := Catalog(ctx, d.Store.Pool())
+		c, err := Catalog(ctx, d.Store)
 		if err != nil {
 			return Result{}, err
 		}
@@ -104,49 +100,27 @@ func (d *Deployer) Deploy(ctx context.Context, filename string, src []byte, by s
 }
 
 // Catalog reads the plugin activities workers offered within
-// CatalogFreshness.
-func Catalog(ctx context.Context, db *pgxpool.Pool) (definitions.Activities, error) {
-	rows, err := db.Query(ctx, `
-		SELECT name, input_schema, output_schema FROM plugin_activities
-		WHERE seen_at > now() - make_interval(secs => $1)`, CatalogFreshness.Seconds())
+// CatalogFreshness, as definitions validate service steps against them.
+func Catalog(ctx context.Context, st *store.Store) (definitions.Activities, error) {
+	entries, err := st.Catalog(ctx, CatalogFreshness)
 	if err != nil {
-		return nil, fmt.Errorf("read plugin catalog: %w", err)
+		return nil, err
 	}
 	cat := definitions.Activities{}
-	for rows.Next() {
-		var name string
-		var in, out []byte
-		if err := rows.Scan(&name, &in, &out); err != nil {
-			return nil, fmt.Errorf("read plugin catalog: %w", err)
-		}
-		cat[name] = definitions.ActivitySchemas{Input: in, Output: out}
+	for _, e := range entries {
+		cat[e.Name] = definitions.ActivitySchemas{Input: e.Input, Output: e.Output}
 	}
-	return cat, rows.Err()
+	return cat, nil
 }
 
 // PublishCatalog records the activities a worker's plugin host offers.
-func PublishCatalog(ctx context.Context, db *pgxpool.Pool, specs []plugins.ActivitySpec) error {
-	sort.Slice(specs, func(i, j int) bool { return specs[i].FullName() < specs[j].FullName() })
-	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		for _, s := range specs {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO plugin_activities (name, plugin, plugin_version, description, input_schema, output_schema, seen_at)
-				VALUES ($1, $2, $3, $4, $5, $6, now())
-				ON CONFLICT (name) DO UPDATE SET plugin = $2, plugin_version = $3, description = $4,
-					input_schema = $5, output_schema = $6, seen_at = now()`,
-				s.FullName(), s.Plugin, s.PluginVersion, s.Description, jsonOrNil(s.Input), jsonOrNil(s.Output)); err != nil {
-				return fmt.Errorf("publish catalog entry %s: %w", s.FullName(), err)
-			}
-		}
-		return nil
-	})
-}
-
-func jsonOrNil(b json.RawMessage) any {
-	if len(b) == 0 {
-		return nil
+func PublishCatalog(ctx context.Context, st *store.Store, specs []plugins.ActivitySpec) error {
+	entries := make([]store.CatalogEntry, len(specs))
+	for i, s := range specs {
+		entries[i] = store.CatalogEntry{Name: s.FullName(), Plugin: s.Plugin, PluginVersion: s.PluginVersion,
+			Description: s.Description, Input: s.Input, Output: s.Output}
 	}
-	return []byte(b)
+	return st.PublishCatalog(ctx, entries)
 }
 
 // IsValidation reports whether err is a definition validation failure, as

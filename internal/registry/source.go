@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/store"
@@ -21,7 +19,7 @@ type Source struct{ Store *store.Store }
 // DefinitionByHash returns the deployed definition with this content hash.
 func (s Source) DefinitionByHash(ctx context.Context, hash string) (*definitions.Procedure, error) {
 	rec, err := s.Store.DefinitionByHash(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%s: %w", hash, activities.ErrDefinitionNotFound)
 	}
 	if err != nil {
@@ -37,7 +35,7 @@ func (s Source) DefinitionByHash(ctx context.Context, hash string) (*definitions
 // LatestDefinition returns the newest version of key valid on day on.
 func (s Source) LatestDefinition(ctx context.Context, key string, on time.Time) (definitions.Ref, error) {
 	rec, err := s.Store.LatestDefinition(ctx, key, on)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, store.ErrNotFound) {
 		return definitions.Ref{}, fmt.Errorf("%s: %w", key, activities.ErrDefinitionNotFound)
 	}
 	if err != nil {

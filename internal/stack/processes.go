@@ -105,7 +105,7 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if err := registry.PublishCatalog(ctx, st.Pool(), ph.Activities()); err != nil && ctx.Err() == nil {
+		if err := registry.PublishCatalog(ctx, st, ph.Activities()); err != nil && ctx.Err() == nil {
 			s.Log.Warn("publish plugin catalog", "error", err)
 		}
 		select {

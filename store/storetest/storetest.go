@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 	"github.com/amtsweg/amtsweg/store"
 )
@@ -30,4 +32,37 @@ func New(tb testing.TB) (*store.Store, string) {
 	}
 	tb.Cleanup(s.Close)
 	return s, url
+}
+
+// Count returns the number of rows of table in the database at url, for
+// tests that check what reached the database.
+func Count(tb testing.TB, url, table string) int {
+	tb.Helper()
+	var n int
+	queryRow(tb, url, `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize(), &n)
+	return n
+}
+
+// TableJSON returns the rows of table in the database at url as one JSON
+// array, sorted by their text, without the columns named in drop (such as
+// timestamps the database stamps itself): a stable picture to compare.
+func TableJSON(tb testing.TB, url, table string, drop ...string) string {
+	tb.Helper()
+	var dump string
+	queryRow(tb, url, `SELECT coalesce(jsonb_agg(j ORDER BY j::text)::text, '[]') FROM
+		(SELECT to_jsonb(t) - $1::text[] AS j FROM `+pgx.Identifier{table}.Sanitize()+` t) x`, &dump, drop)
+	return dump
+}
+
+func queryRow(tb testing.TB, url, sql string, dest any, args ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("connect to %s: %v", url, err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, sql, args...).Scan(dest); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
 }

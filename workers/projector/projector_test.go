@@ -58,14 +58,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func countEvents(t *testing.T, s *store.Store) int {
-	var n int
-	if err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM procedure_events`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func completedStatus(s *store.Store, ref string) bool {
 	st, err := s.ApplicationStatus(context.Background(), ref)
 	return err == nil && st.State == "completed" && st.LastSeq == 23
@@ -74,7 +66,7 @@ func completedStatus(s *store.Store, ref string) bool {
 func TestProjectorAppliesEventsAndDeadLettersBadOnes(t *testing.T) {
 	brokers := testenv.Kafka(t)
 	topic := topicFor(t)
-	s, _ := storetest.New(t)
+	s, url := storetest.New(t)
 	ctx := context.Background()
 	if err := kafkabus.EnsureTopics(ctx, brokers, kafkabus.TopicSpec{Name: topic, Partitions: 2}); err != nil {
 		t.Fatal(err)
@@ -99,7 +91,7 @@ func TestProjectorAppliesEventsAndDeadLettersBadOnes(t *testing.T) {
 	waitFor(t, "both applications completed", func() bool {
 		return completedStatus(s, "BA-2025-0001") && completedStatus(s, "BA-2025-0002")
 	})
-	if n := countEvents(t, s); n != 46 {
+	if n := storetest.Count(t, url, "procedure_events"); n != 46 {
 		t.Errorf("procedure_events has %d rows, want 46", n)
 	}
 	if got := projector.AppliedCount(t) - before; got != 46 {
@@ -132,7 +124,7 @@ func TestProjectorAppliesEventsAndDeadLettersBadOnes(t *testing.T) {
 	// Redelivery (the portal of a workflow retrying a publish) changes nothing.
 	publish(t, brokers, topic, encoded(t, a...)...)
 	publish(t, brokers, topic, encoded(t, storetest.Timeline("BA-2025-0002", 24, "Bescheid versandt", false))...)
-	waitFor(t, "the new event", func() bool { return countEvents(t, s) == 47 })
+	waitFor(t, "the new event", func() bool { return storetest.Count(t, url, "procedure_events") == 47 })
 	if got := projector.AppliedCount(t) - before; got != 47 {
 		t.Errorf("applied counter grew by %v after redelivery, want 47", got)
 	}
@@ -147,7 +139,7 @@ func TestProjectorAppliesEventsAndDeadLettersBadOnes(t *testing.T) {
 	if err := projector.Rebuild(ctx, projector.Config{Brokers: brokers, Topic: topic, GroupID: topic, Store: s}); err != nil {
 		t.Fatal(err)
 	}
-	if n := countEvents(t, s); n != 47 {
+	if n := storetest.Count(t, url, "procedure_events"); n != 47 {
 		t.Errorf("after rebuild procedure_events has %d rows, want 47", n)
 	}
 	st2, err := s.ApplicationStatus(ctx, "BA-2025-0002")

@@ -11,6 +11,7 @@ import (
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/store/storetest"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestSeedMatchesTheProjector checks that the status lookups measure what
@@ -18,9 +19,15 @@ import (
 // reads, through the status lookup, exactly like the same application
 // built by the projector from its domain events.
 func TestSeedMatchesTheProjector(t *testing.T) {
-	s, _ := storetest.New(t)
+	s, url := storetest.New(t)
 	ctx := context.Background()
-	if err := seedApplications(ctx, s.Pool(), 1, len(seedTimeline), 50); err != nil {
+	// The benchmark seeds with COPY on its own pool, as the suite does.
+	db, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := seedApplications(ctx, db, 1, len(seedTimeline), 50); err != nil {
 		t.Fatal(err)
 	}
 	seeded, err := s.ApplicationStatus(ctx, seedRef(0))
