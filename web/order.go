@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
-	"sync"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"gopkg.in/yaml.v3"
 
 	"github.com/amtsweg/amtsweg/definitions"
@@ -38,7 +38,19 @@ type formOrder struct {
 	order  *schemaOrder
 }
 
-var orderCache sync.Map // definition hash -> *definitionOrder
+// orderCacheSize bounds the definitions whose property order is kept: one
+// entry per definition version whose pages are being shown. 256 versions
+// in service at once is far beyond what one authority runs; past it the
+// least recently shown is read again from the store.
+const orderCacheSize = 256
+
+var orderCache = func() *lru.Cache[string, *definitionOrder] {
+	c, err := lru.New[string, *definitionOrder](orderCacheSize)
+	if err != nil {
+		panic(err) // only for a size <= 0
+	}
+	return c
+}()
 
 // orderOfDefinition reads (once per definition) the property order of the
 // definition's forms and application schema from its source.
@@ -46,8 +58,8 @@ func orderOfDefinition(ctx context.Context, st *store.Store, hash string) *defin
 	if hash == "" {
 		return nil
 	}
-	if o, ok := orderCache.Load(hash); ok {
-		return o.(*definitionOrder)
+	if o, ok := orderCache.Get(hash); ok {
+		return o
 	}
 	rec, err := st.DefinitionByHash(ctx, hash)
 	if err != nil {
@@ -79,7 +91,7 @@ func orderOfDefinition(ctx context.Context, st *store.Store, hash string) *defin
 			}
 		}
 	}
-	orderCache.Store(hash, o)
+	orderCache.Add(hash, o)
 	return o
 }
 

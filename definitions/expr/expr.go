@@ -9,9 +9,9 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/google/cel-go/cel"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -36,7 +36,23 @@ func checkOptions() []cel.EnvOption {
 
 type cacheKey struct{ vars, src string }
 
-var programs sync.Map // cacheKey -> cel.Program
+// programCacheSize bounds the compiled programs kept. Each distinct
+// expression of the deployed definitions (with its variable names) takes
+// one entry; a large installation deploys a few hundred expressions over
+// all its definitions and versions, so 1024 keeps them all warm while a
+// stream of ad-hoc expressions (designer previews) cannot grow memory
+// without limit. An evicted program is compiled again on next use.
+const programCacheSize = 1024
+
+var programs = mustLRU[cacheKey, cel.Program](programCacheSize)
+
+func mustLRU[K comparable, V any](size int) *lru.Cache[K, V] {
+	c, err := lru.New[K, V](size)
+	if err != nil {
+		panic(err) // only for a size <= 0
+	}
+	return c
+}
 
 // Eval evaluates the CEL expression src with vars bound as dynamically typed
 // variables and returns the result as plain Go values (nil, bool, float64,
@@ -48,7 +64,7 @@ func Eval(src string, vars map[string]any) (any, error) {
 	}
 	sort.Strings(names)
 	key := cacheKey{strings.Join(names, ","), src}
-	prg, ok := programs.Load(key)
+	prg, ok := programs.Get(key)
 	if !ok {
 		opts := baseOptions()
 		for _, n := range names {
@@ -66,9 +82,10 @@ func Eval(src string, vars map[string]any) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("expression %q: %w", src, err)
 		}
-		prg, _ = programs.LoadOrStore(key, p)
+		programs.Add(key, p)
+		prg = p
 	}
-	out, _, err := prg.(cel.Program).Eval(vars)
+	out, _, err := prg.Eval(vars)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %q: %w", src, err)
 	}

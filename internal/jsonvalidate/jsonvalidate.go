@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -57,18 +57,33 @@ func Compile(schema json.RawMessage) (*Schema, error) {
 	return &Schema{s}, nil
 }
 
-var cache sync.Map // string -> *Schema
+// cacheSize bounds the compiled schemas Cached keeps: one entry per
+// schema in use (an application schema, form or event schema of a deployed
+// definition version). 1024 covers the schemas of many dozens of
+// definition versions in service at once; beyond it the least recently
+// used is compiled again on next use, so memory stays bounded however many
+// versions are ever deployed.
+const cacheSize = 1024
 
-// Cached compiles schema once per key (e.g. definition hash + form id).
+var cache = func() *lru.Cache[string, *Schema] {
+	c, err := lru.New[string, *Schema](cacheSize)
+	if err != nil {
+		panic(err) // only for a size <= 0
+	}
+	return c
+}()
+
+// Cached compiles schema once per key (e.g. definition hash + form id),
+// keeping the most recently used schemas (see cacheSize).
 func Cached(key string, schema json.RawMessage) (*Schema, error) {
-	if s, ok := cache.Load(key); ok {
-		return s.(*Schema), nil
+	if s, ok := cache.Get(key); ok {
+		return s, nil
 	}
 	s, err := Compile(schema)
 	if err != nil {
 		return nil, err
 	}
-	cache.Store(key, s)
+	cache.Add(key, s)
 	return s, nil
 }
 

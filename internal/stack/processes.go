@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/worker"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/activities/builtin"
@@ -94,10 +95,28 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	s.Log.Info("worker started", "task_queue", contract.TaskQueue, "activities", len(ph.Activities()))
-	go func() { _ = ph.Watch(ctx) }()
-	// Keep the deployment catalog current: plugins dropped into the plugin
-	// directory become deployable within the catalog interval (and the
-	// host's rescan of the directory).
+	// The directory watcher and the catalog publisher run until ctx ends;
+	// RunWorker returns only after both have, so nothing outlives it.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := ph.Watch(gctx); err != nil {
+			return fmt.Errorf("watch plugin directory: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		s.publishCatalog(gctx, st, ph)
+		return nil
+	})
+	err = g.Wait()
+	wk.Stop()
+	return err
+}
+
+// publishCatalog keeps the deployment catalog current until ctx ends:
+// plugins dropped into the plugin directory become deployable within the
+// catalog interval (and the host's rescan of the directory).
+func (s *Stack) publishCatalog(ctx context.Context, st *store.Store, ph *host.Host) {
 	interval := s.Config.CatalogInterval
 	if interval <= 0 {
 		interval = DefaultCatalogInterval
@@ -110,8 +129,7 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		}
 		select {
 		case <-ctx.Done():
-			wk.Stop()
-			return nil
+			return
 		case <-tick.C:
 		}
 	}
@@ -210,7 +228,13 @@ func (s *Stack) Serve(ctx context.Context, ln net.Listener, h http.Handler) erro
 	case <-ctx.Done():
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return srv.Shutdown(shutdown)
+		err := srv.Shutdown(shutdown)
+		// Shutdown makes Serve return at once; wait for it so that no
+		// goroutine outlives Serve.
+		if serr := <-errc; err == nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = serr
+		}
+		return err
 	}
 }
 

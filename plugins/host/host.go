@@ -15,6 +15,7 @@ import (
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -295,18 +296,15 @@ func (h *Host) Start(ctx context.Context) error {
 	all := append(bundled, external...)
 	// Start the processes in parallel (a few at a time), register them in
 	// a fixed order so that name conflicts resolve the same way each time.
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(4)
 	for _, p := range all {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			h.launchLocked(ctx, p)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // launchLocked records a failure on the plugin, it returns none
 	for _, p := range all {
 		h.register(p)
 	}

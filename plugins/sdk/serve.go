@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -30,19 +31,30 @@ func Serve(p Plugin) {
 		fmt.Fprintf(stderr, "amtsweg plugin %s: %v\n", p.Name, err)
 		os.Exit(1)
 	}
-	go exitWithParent(p.Logger)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { exitWithParent(p.Logger, stop) })
 	goplugin.Serve(serveConfig(inst, stderr))
+	close(stop)
+	wg.Wait()
 }
 
 // exitWithParent ends the plugin when the host process is gone (the
 // plugin was re-parented), so that a host killed without a chance to stop
-// its plugins leaves no orphans behind.
-func exitWithParent(log *slog.Logger) {
+// its plugins leaves no orphans behind. It returns when stop is closed.
+func exitWithParent(log *slog.Logger, stop <-chan struct{}) {
 	parent := os.Getppid()
-	for range time.Tick(time.Second) {
-		if os.Getppid() != parent {
-			log.Warn("host process is gone; plugin exits")
-			os.Exit(0)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if os.Getppid() != parent {
+				log.Warn("host process is gone; plugin exits")
+				os.Exit(0)
+			}
 		}
 	}
 }

@@ -10,10 +10,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
@@ -141,18 +141,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
+	// The first consumer to fail stops the others; Run returns its error
+	// after all have ended.
+	g, gctx := errgroup.WithContext(ctx)
 	run := func(group, topic string, h kafkabus.Handler) {
-		defer wg.Done()
-		in.log.Info("intake consuming", "topic", topic, "group", group, "brokers", cfg.Brokers)
-		err := kafkabus.Consume(ctx, kafkabus.ReaderConfig{Brokers: cfg.Brokers, GroupID: group, Topic: topic, Logger: in.log}, h)
-		if err != nil {
-			once.Do(func() { first = err; cancel() })
-		}
+		g.Go(func() error {
+			in.log.Info("intake consuming", "topic", topic, "group", group, "brokers", cfg.Brokers)
+			return kafkabus.Consume(gctx, kafkabus.ReaderConfig{Brokers: cfg.Brokers, GroupID: group, Topic: topic, Logger: in.log}, h)
+		})
 	}
 	consumers := cfg.IntakeConsumers
 	if consumers <= 0 {
@@ -161,17 +157,14 @@ func Run(ctx context.Context, cfg Config) error {
 	// Starting a procedure waits on Temporal; one consumer per partition
 	// keeps that wait from serialising all applications.
 	for range consumers {
-		wg.Add(1)
-		go run(or(cfg.IntakeGroup, GroupIntake), or(cfg.IntakeTopic, events.TopicIntake), in.HandleSubmission)
+		run(or(cfg.IntakeGroup, GroupIntake), or(cfg.IntakeTopic, events.TopicIntake), in.HandleSubmission)
 	}
 	if cfg.Signaler != nil {
-		wg.Add(1)
-		go run(or(cfg.ApplicantGroup, GroupApplicant), or(cfg.ApplicantTopic, events.TopicApplicant), in.HandleApplicantEvent)
+		run(or(cfg.ApplicantGroup, GroupApplicant), or(cfg.ApplicantTopic, events.TopicApplicant), in.HandleApplicantEvent)
 	} else {
 		in.log.Warn("no signaler configured: applicant events are not consumed", "topic", or(cfg.ApplicantTopic, events.TopicApplicant))
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 func or(s, def string) string {

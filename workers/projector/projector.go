@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
@@ -89,23 +90,13 @@ func Run(ctx context.Context, cfg Config) error {
 		n = DefaultConsumers
 	}
 	cfg.Logger.Info("projector consuming", "topic", cfg.Topic, "group", cfg.GroupID, "brokers", cfg.Brokers, "consumers", n)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, n)
+	// One consumer failing stops the others; Run returns the first error
+	// after all have ended.
+	g, gctx := errgroup.WithContext(ctx)
 	for range n {
-		go func() {
-			err := consume(ctx, cfg, nil)
-			cancel() // one consumer failing stops the others
-			errs <- err
-		}()
+		g.Go(func() error { return consume(gctx, cfg, nil) })
 	}
-	var first error
-	for range n {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return g.Wait()
 }
 
 // consume runs the batch consumer; done, if not nil, is called after each

@@ -92,6 +92,7 @@ type Options struct {
 type Server struct {
 	server    temporalserver.Server
 	ui        *uiserver.Server
+	uiDone    chan struct{} // closed when the UI server's goroutine ends
 	hostPort  string
 	uiURL     string
 	lock      *dirlock.Lock
@@ -387,7 +388,9 @@ func (s *Server) startUI(opts Options) {
 		CORS:                uiconfig.CORS{CookieInsecure: true},
 		HideLogs:            true,
 	}))
+	s.uiDone = make(chan struct{})
 	go func() {
+		defer close(s.uiDone)
 		if err := s.ui.Start(); err != nil {
 			s.logger.Error("temporal web UI stopped", "error", err)
 		}
@@ -449,6 +452,7 @@ func (s *Server) Stop() error {
 		s.logGate.close()
 		if s.ui != nil {
 			s.ui.Stop()
+			<-s.uiDone
 		}
 		if err := s.server.Stop(); err != nil {
 			s.stopErr = fmt.Errorf("stop temporal: %w", err)
