@@ -1,11 +1,12 @@
 package definitions
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -57,19 +58,11 @@ func (a Activities) Names() []string {
 // (everything a schema refers to must be inside it, under $defs). name
 // identifies the schema in errors, e.g. "applicationSchema".
 func CompileSchema(name string, raw json.RawMessage) (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("schema %s is not valid JSON: %w", name, err)
+	sch, err := jsonvalidate.CompileDocument("urn:amtsweg:schema:"+name, raw,
+		jsonvalidate.Options{AssertFormat: true, Loader: noRemoteRefs{}})
+	if nj := (*jsonvalidate.NotJSONError)(nil); errors.As(err, &nj) {
+		return nil, fmt.Errorf("schema %s is not valid JSON: %w", name, nj.Err)
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	c.UseLoader(noRemoteRefs{})
-	url := "urn:amtsweg:schema:" + name
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, fmt.Errorf("schema %s: %w", name, err)
-	}
-	sch, err := c.Compile(url)
 	if err != nil {
 		return nil, fmt.Errorf("schema %s: %w", name, err)
 	}

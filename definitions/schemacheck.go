@@ -15,6 +15,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/definitions/expr"
 	"github.com/amtsweg/amtsweg/definitions/schema"
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -38,8 +39,7 @@ func schemaErrors(s *source, tree any) ErrorList {
 	if !errors.As(err, &ve) {
 		return ErrorList{{File: s.fileName(), Msg: fmt.Sprintf("validate against schema: %v", err)}}
 	}
-	var leaves []*jsonschema.ValidationError
-	collectLeaves(ve, &leaves)
+	leaves := jsonvalidate.Leaves(ve)
 
 	// An object whose "type" is wrong or missing would otherwise also get an
 	// error for every field that depends on the type.
@@ -67,16 +67,6 @@ func schemaErrors(s *source, tree any) ErrorList {
 		out = append(out, translate(s, tree, loc, l)...)
 	}
 	return out
-}
-
-func collectLeaves(e *jsonschema.ValidationError, out *[]*jsonschema.ValidationError) {
-	if len(e.Causes) == 0 {
-		*out = append(*out, e)
-		return
-	}
-	for _, c := range e.Causes {
-		collectLeaves(c, out)
-	}
 }
 
 // translate turns one validator finding into errors that say what to fix.

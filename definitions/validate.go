@@ -12,6 +12,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/definitions/calendar"
 	"github.com/amtsweg/amtsweg/definitions/expr"
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
@@ -315,8 +316,7 @@ func (v *validator) compileSchema(p, name string, raw json.RawMessage, required 
 	var meta *jsonschema.ValidationError
 	if errors.As(err, &sve) && errors.As(sve.Err, &meta) {
 		v.uncertain++
-		var leaves []*jsonschema.ValidationError
-		collectLeaves(meta, &leaves)
+		leaves := jsonvalidate.Leaves(meta)
 		// The metaschema's alternatives (anyOf) yield several findings for
 		// one mistake; report one per location, preferring the most telling.
 		best := map[string]*jsonschema.ValidationError{}

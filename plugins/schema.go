@@ -3,11 +3,13 @@ package plugins
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
 	"strings"
 
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -26,17 +28,10 @@ func CompileSchema(name string, schema json.RawMessage) (*Schema, error) {
 	if len(bytes.TrimSpace(schema)) == 0 {
 		schema = json.RawMessage(`true`)
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
-	if err != nil {
-		return nil, fmt.Errorf("schema of %s is not valid JSON: %w", name, err)
+	sch, err := jsonvalidate.CompileDocument("mem:///"+url.PathEscape(name)+".json", schema, jsonvalidate.Options{})
+	if nj := (*jsonvalidate.NotJSONError)(nil); errors.As(err, &nj) {
+		return nil, fmt.Errorf("schema of %s is not valid JSON: %w", name, nj.Err)
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	loc := "mem:///" + url.PathEscape(name) + ".json"
-	if err := c.AddResource(loc, doc); err != nil {
-		return nil, fmt.Errorf("schema of %s: %w", name, err)
-	}
-	sch, err := c.Compile(loc)
 	if err != nil {
 		return nil, fmt.Errorf("schema of %s does not compile: %w", name, err)
 	}
@@ -67,21 +62,13 @@ func (s *Schema) Validate(doc json.RawMessage) error {
 // each wrong field by its JSON Pointer.
 func ValidationMessage(ve *jsonschema.ValidationError) string {
 	var leaves []string
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			loc := "/" + strings.Join(e.InstanceLocation, "/")
-			if len(e.InstanceLocation) == 0 {
-				loc = "(document)"
-			}
-			leaves = append(leaves, loc+": "+e.ErrorKind.LocalizedString(printer))
-			return
+	for _, e := range jsonvalidate.Leaves(ve) {
+		loc := "/" + strings.Join(e.InstanceLocation, "/")
+		if len(e.InstanceLocation) == 0 {
+			loc = "(document)"
 		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
+		leaves = append(leaves, loc+": "+e.ErrorKind.LocalizedString(printer))
 	}
-	walk(ve)
 	sort.Strings(leaves)
 	leaves = compact(leaves)
 	return strings.Join(leaves, "; ")

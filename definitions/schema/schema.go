@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -38,13 +39,7 @@ func load() {
 		errComp = fmt.Errorf("procedure schema: %w", errComp)
 		return
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	if errComp = c.AddResource(URL, doc); errComp != nil {
-		errComp = fmt.Errorf("procedure schema: %w", errComp)
-		return
-	}
-	compiled, errComp = c.Compile(URL)
+	compiled, errComp = jsonvalidate.CompileDocument(URL, JSON, jsonvalidate.Options{})
 	if errComp != nil {
 		errComp = fmt.Errorf("procedure schema: %w", errComp)
 	}

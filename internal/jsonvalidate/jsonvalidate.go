@@ -1,12 +1,21 @@
-// Package jsonvalidate validates JSON documents (application payloads, task
-// form data, event data) against the JSON Schemas of procedure definitions
-// and reports each violation with the field it concerns, so an API can show
-// the error next to the field.
+// Package jsonvalidate is Amtsweg's one wrapper of the JSON Schema library
+// (santhosh-tekuri/jsonschema): it compiles schemas the same way for every
+// user (CompileDocument: draft 2020-12 unless the schema says otherwise),
+// walks a validation error down to its causes (Leaves), and validates JSON
+// documents (application payloads, task form data, event data) against
+// the schemas of procedure definitions, reporting each violation with the
+// field it concerns so an API can show the error next to the field.
+//
+// Its users word the errors for their audience: plugins (the SDK's
+// activity schemas), definitions (the designer's checks of embedded
+// schemas and of the definition language itself) and the runtime checks of
+// the workers and the API.
 package jsonvalidate
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -40,17 +49,66 @@ func (e Errors) Error() string {
 	return strings.Join(parts, "; ")
 }
 
-// Compile compiles a JSON Schema document.
-func Compile(schema json.RawMessage) (*Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+// Options say how CompileDocument compiles a schema.
+type Options struct {
+	// AssertFormat makes "format" an assertion (a "format: date" field must
+	// hold a date); by default draft 2020-12 only annotates it.
+	AssertFormat bool
+	// Loader loads schemas the document refers to outside itself; nil
+	// keeps the library's default (file URLs).
+	Loader jsonschema.URLLoader
+}
+
+// NotJSONError is CompileDocument's error for a schema that is not JSON.
+type NotJSONError struct{ Err error }
+
+func (e *NotJSONError) Error() string { return "not valid JSON: " + e.Err.Error() }
+func (e *NotJSONError) Unwrap() error { return e.Err }
+
+// CompileDocument compiles the JSON Schema document raw, located at url
+// (which names it in the library's errors), with draft 2020-12 unless the
+// document says otherwise. A document that is not JSON is a
+// *NotJSONError; any other error is the library's, unwrapped, for the
+// caller to word (a *jsonschema.SchemaValidationError when the document
+// breaks the metaschema).
+func CompileDocument(url string, raw []byte, o Options) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("schema is not valid JSON: %w", err)
+		return nil, &NotJSONError{err}
 	}
 	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
-		return nil, fmt.Errorf("add schema: %w", err)
+	c.DefaultDraft(jsonschema.Draft2020)
+	if o.AssertFormat {
+		c.AssertFormat()
 	}
-	s, err := c.Compile("schema.json")
+	if o.Loader != nil {
+		c.UseLoader(o.Loader)
+	}
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(url)
+}
+
+// Leaves returns the innermost causes of a validation error, depth first:
+// the findings that say what is wrong where.
+func Leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(ve.Causes) == 0 {
+		return []*jsonschema.ValidationError{ve}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range ve.Causes {
+		out = append(out, Leaves(c)...)
+	}
+	return out
+}
+
+// Compile compiles a JSON Schema document for Validate.
+func Compile(schema json.RawMessage) (*Schema, error) {
+	s, err := CompileDocument("schema.json", schema, Options{})
+	if nj := (*NotJSONError)(nil); errors.As(err, &nj) {
+		return nil, fmt.Errorf("schema is not valid JSON: %w", nj.Err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("compile schema: %w", err)
 	}
