@@ -9,6 +9,7 @@ import (
 // TestReferenceDocExample keeps the complete example in
 // docs/definitions.md valid.
 func TestReferenceDocExample(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../docs/definitions.md")
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ func readTestdata(t testing.TB, name string) []byte {
 }
 
 func TestLoadValid(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"minimal.yaml", "bauantrag.yaml"} {
 		p, err := Load(name, readTestdata(t, name), testOpts)
 		if err != nil {
@@ -48,6 +49,7 @@ func TestLoadValid(t *testing.T) {
 }
 
 func TestParseDecodesEmbeddedSchemasAsJSON(t *testing.T) {
+	t.Parallel()
 	p, err := Parse("bauantrag.yaml", readTestdata(t, "bauantrag.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +97,7 @@ func edit(t *testing.T, edits ...string) []byte {
 }
 
 func TestBrokenDefinitions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		edits []string
@@ -273,6 +276,7 @@ func TestBrokenDefinitions(t *testing.T) {
 }
 
 func TestErrorFormat(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		e    Error
 		want string

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSchemaCompiles(t *testing.T) {
+	t.Parallel()
 	if _, err := schema.Compiled(); err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +22,7 @@ func TestSchemaCompiles(t *testing.T) {
 // schema (at the place the struct maps to), and every schema property is
 // a model field.
 func TestSchemaCoversModel(t *testing.T) {
+	t.Parallel()
 	defs := map[reflect.Type]string{
 		reflect.TypeOf(Procedure{}):   "",
 		reflect.TypeOf(Text{}):        "/$defs/text",
@@ -71,6 +73,7 @@ func jsonFields(typ reflect.Type) []string {
 }
 
 func TestSchemaDescribesEveryProperty(t *testing.T) {
+	t.Parallel()
 	doc, err := schema.Document()
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ milestones: [{id: m, title: {de: M}}]
 `
 
 func TestValidateIntegrity(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		steps string
@@ -339,6 +340,7 @@ steps:
 }
 
 func TestValidateEmbeddedSchemas(t *testing.T) {
+	t.Parallel()
 	src := strings.Replace(header, "applicationSchema:\n  type: object\n", "applicationSchema:\n  type: array\n", 1)
 	src = strings.Replace(src, "forms: [{id: f, schema: {type: object, properties: {ok: {type: boolean}}}}]",
 		"forms: [{id: f, schema: {$ref: 'https://example.org/s.json'}}]", 1)
@@ -363,6 +365,7 @@ func TestValidateEmbeddedSchemas(t *testing.T) {
 // TestValidateBuiltInCode checks definitions built in Go, without a file:
 // the same rules apply, errors carry paths but no positions.
 func TestValidateBuiltInCode(t *testing.T) {
+	t.Parallel()
 	p := &Procedure{
 		APIVersion: APIVersion, Kind: Kind, Key: "code", Version: "1.0.0",
 		Title: Text{De: "Code"}, ValidFrom: "2025-01-01", Calendar: "DE-TH",
@@ -400,6 +403,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 }
 
 func TestHash(t *testing.T) {
+	t.Parallel()
 	src := readTestdata(t, "bauantrag.yaml")
 	p1, err := Parse("a.yaml", src)
 	if err != nil {

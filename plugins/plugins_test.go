@@ -9,6 +9,7 @@ import (
 )
 
 func TestSplitFullName(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string][2]string{"fees.compute": {"fees", "compute"}, "amtsweg.case-number": {"amtsweg", "case-number"}} {
 		p, a, ok := plugins.SplitFullName(in)
 		if !ok || p != want[0] || a != want[1] {
@@ -23,6 +24,7 @@ func TestSplitFullName(t *testing.T) {
 }
 
 func TestSchemaValidationMessages(t *testing.T) {
+	t.Parallel()
 	s, err := plugins.CompileSchema("input of fees.compute", json.RawMessage(`{
 		"type":"object","required":["procedureType","buildingCosts"],"additionalProperties":false,
 		"properties":{"procedureType":{"enum":["regular"]},"buildingCosts":{"type":"number","minimum":0},
@@ -51,6 +53,7 @@ func TestSchemaValidationMessages(t *testing.T) {
 }
 
 func TestManifestValidate(t *testing.T) {
+	t.Parallel()
 	ok := plugins.Manifest{Name: "fees", Version: "1.0.0", Activities: []plugins.ActivitySpec{{Plugin: "fees", Name: "compute", Input: json.RawMessage(`{"type":"object"}`)}}}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)

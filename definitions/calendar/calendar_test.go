@@ -11,6 +11,7 @@ import (
 // - 2, Easter Monday = Easter + 1, Ascension = Easter + 39, Whit Monday =
 // Easter + 50.
 func TestThuringia2026(t *testing.T) {
+	t.Parallel()
 	c, err := Lookup("DE-TH")
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +38,7 @@ func TestThuringia2026(t *testing.T) {
 // holidays each Land has in 2026 under its holiday law: the nine nationwide
 // ones plus the Land's own.
 func TestHolidayCounts(t *testing.T) {
+	t.Parallel()
 	want := map[string]int{
 		"DE":    9,
 		"DE-BW": 12, // + Heilige Drei Könige, Fronleichnam, Allerheiligen
@@ -80,6 +82,7 @@ func TestHolidayCounts(t *testing.T) {
 }
 
 func TestHolidays(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		calendar string
 		date     Date
@@ -138,6 +141,7 @@ func TestHolidays(t *testing.T) {
 }
 
 func TestIsWorkingDay(t *testing.T) {
+	t.Parallel()
 	c, _ := Lookup("DE-TH")
 	tests := []struct {
 		date    Date
@@ -159,6 +163,7 @@ func TestIsWorkingDay(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
+	t.Parallel()
 	c, err := Lookup(" de-th ")
 	if err != nil || c.ID() != "DE-TH" {
 		t.Fatalf("Lookup(\" de-th \") = %v, %v", c, err)

@@ -17,6 +17,7 @@ import (
 // Easter Sundays: 2024-03-31, 2025-04-20, 2026-04-05, 2027-03-28.
 
 func TestCompute(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		from     string
@@ -227,6 +228,7 @@ func TestCompute(t *testing.T) {
 }
 
 func TestComputeWorkingEndHasNoMoveRule(t *testing.T) {
+	t.Parallel()
 	c, _ := Lookup("DE-TH")
 	// Friday 2 Jan 2026 + 10 days = Monday 12 Jan: nothing to move.
 	r, err := Compute(Date{2026, 1, 2}, Period{Days: 10}, c, 0)
@@ -243,6 +245,7 @@ func TestComputeWorkingEndHasNoMoveRule(t *testing.T) {
 }
 
 func TestComputeErrors(t *testing.T) {
+	t.Parallel()
 	th, _ := Lookup("DE-TH")
 	tests := []struct {
 		name   string

@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseDate(t *testing.T) {
+	t.Parallel()
 	d, err := ParseDate("2026-01-31")
 	if err != nil || d != (Date{2026, time.January, 31}) || d.String() != "2026-01-31" {
 		t.Fatalf("ParseDate = %v, %v", d, err)
@@ -21,6 +22,7 @@ func TestParseDate(t *testing.T) {
 }
 
 func TestDateArithmetic(t *testing.T) {
+	t.Parallel()
 	d := Date{2024, 2, 28}
 	if got := d.AddDays(1); got != (Date{2024, 2, 29}) {
 		t.Errorf("AddDays(1) = %s", got)
@@ -54,6 +56,7 @@ func TestDateArithmetic(t *testing.T) {
 }
 
 func TestDateTimeConversions(t *testing.T) {
+	t.Parallel()
 	// 23:30 UTC on 31 Jan 2026 is 00:30 on 1 Feb in Berlin (CET = UTC+1).
 	utc := time.Date(2026, 1, 31, 23, 30, 0, 0, time.UTC)
 	if got := DateIn(utc, Berlin()); got != (Date{2026, 2, 1}) {
@@ -69,6 +72,7 @@ func TestDateTimeConversions(t *testing.T) {
 }
 
 func TestEndOfDay(t *testing.T) {
+	t.Parallel()
 	// Winter time: 24:00 on 28 March 2026 = 00:00 CET on 29 March = 23:00 UTC.
 	if got, want := EndOfDay(Date{2026, 3, 28}), time.Date(2026, 3, 28, 23, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("EndOfDay(2026-03-28) = %s, want %s", got, want)
@@ -84,6 +88,7 @@ func TestEndOfDay(t *testing.T) {
 }
 
 func TestDateJSON(t *testing.T) {
+	t.Parallel()
 	type doc struct {
 		Due  Date `json:"due"`
 		None Date `json:"none"`

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParsePeriod(t *testing.T) {
+	t.Parallel()
 	valid := []struct {
 		in   string
 		want Period
@@ -59,6 +60,7 @@ func TestParsePeriod(t *testing.T) {
 }
 
 func TestPeriodString(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"P10D": "P10D", "P0Y1M": "P1M", "P1Y6M": "P1Y6M", "P2W": "P2W", "P1M2D": "P1M2D"} {
 		p, err := ParsePeriod(in)
 		if err != nil {

@@ -26,6 +26,7 @@ func load(t testing.TB, path string) *definitions.Procedure {
 }
 
 func TestMermaidShapes(t *testing.T) {
+	t.Parallel()
 	p := load(t, "../testdata/bauantrag.yaml")
 	m := Mermaid(p)
 	for _, want := range []string{
@@ -93,6 +94,7 @@ func wellFormed(t *testing.T, data []byte) string {
 }
 
 func TestSVG(t *testing.T) {
+	t.Parallel()
 	for _, path := range []string{"../testdata/bauantrag.yaml", "../procedures/gewerbeanmeldung.yaml"} {
 		p := load(t, path)
 		data, err := SVG(p)
@@ -120,6 +122,7 @@ func TestSVG(t *testing.T) {
 // TestLayoutNoOverlap checks that no two nodes of a flow overlap and that
 // every edge starts at its source and ends at its target.
 func TestLayoutNoOverlap(t *testing.T) {
+	t.Parallel()
 	for _, path := range []string{"../testdata/bauantrag.yaml", "../procedures/gewerbeanmeldung.yaml", "../testdata/minimal.yaml"} {
 		p := load(t, path)
 		b := newBuilder(p, Options{})
@@ -160,6 +163,7 @@ func checkLayout(t *testing.T, name string, lg *laidGraph) {
 // TestBrokenDefinitionsStillDraw: diagrams are drawn for drafts too, so
 // missing references, loops and odd nesting must not break them.
 func TestBrokenDefinitionsStillDraw(t *testing.T) {
+	t.Parallel()
 	p := &definitions.Procedure{
 		Key: "kaputt", Start: "a",
 		Steps: []definitions.Step{

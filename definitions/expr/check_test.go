@@ -58,6 +58,7 @@ func newTestEnv(t *testing.T) *Env {
 }
 
 func TestCheckTypes(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	tests := []struct{ src, want string }{
 		{`application.name`, "string"},
@@ -103,6 +104,7 @@ func TestCheckTypes(t *testing.T) {
 }
 
 func TestCheckErrors(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	tests := []struct{ src, want string }{
 		{`application.nmae`, `1:12: application has no field "nmae" (did you mean "name"?)`},
@@ -131,6 +133,7 @@ func TestCheckErrors(t *testing.T) {
 }
 
 func TestEnvScopes(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	child := env.Extend()
 	elem, err := Check("application.behoerden", env)
@@ -150,6 +153,7 @@ func TestEnvScopes(t *testing.T) {
 }
 
 func TestAssignable(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	obj, _ := Check("application.adresse", env)
 	tests := []struct {
@@ -176,6 +180,7 @@ func TestAssignable(t *testing.T) {
 // then evaluates them with Eval on JSON-decoded data satisfying it: the
 // checked type must describe the value Eval returns.
 func TestCheckAgreesWithEval(t *testing.T) {
+	t.Parallel()
 	env := newTestEnv(t)
 	var application map[string]any
 	data := `{
@@ -269,6 +274,7 @@ func describes(t Type, v any) bool {
 }
 
 func TestSuggest(t *testing.T) {
+	t.Parallel()
 	cands := []string{"application", "applicant", "reference", "tenant", "check"}
 	tests := map[string]string{"aplication": "application", "chek": "check", "tenat": "tenant", "xyz": "", "check": ""}
 	for in, want := range tests {

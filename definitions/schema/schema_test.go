@@ -5,6 +5,7 @@ import (
 )
 
 func TestCompiled(t *testing.T) {
+	t.Parallel()
 	sch, err := Compiled()
 	if err != nil {
 		t.Fatal(err)

@@ -117,6 +117,7 @@ var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func TestRoundTripThroughDiscovery(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	v := e.verifier(t, nil)
 	e.mux.Handle("/api/whoami", v.Middleware(whoami))
@@ -145,6 +146,7 @@ func TestRoundTripThroughDiscovery(t *testing.T) {
 }
 
 func TestRoundTripThroughJWKSURL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	v := e.verifier(t, func(c *auth.Config) { c.JWKSURL = e.iss.URL() + "/jwks.json" })
 	p, err := v.Verify(t.Context(), e.mint(t, alice, time.Hour))
@@ -157,6 +159,7 @@ func TestRoundTripThroughJWKSURL(t *testing.T) {
 }
 
 func TestRejections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 
 	// Issuers sharing the key (same data dir) but with another issuer URL or
@@ -301,6 +304,7 @@ func TestRejections(t *testing.T) {
 }
 
 func TestKeycloakRealmRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	v := e.verifier(t, nil)
 	c := e.baseClaims()
@@ -318,6 +322,7 @@ func TestKeycloakRealmRoles(t *testing.T) {
 }
 
 func TestConfiguredClaimNames(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	v := e.verifier(t, func(c *auth.Config) {
 		c.Claims = auth.ClaimNames{Subject: "oid", Name: "display", Tenant: "https://amtsweg.de/behoerde", Roles: []string{"app.roles"}}
@@ -341,6 +346,7 @@ func TestConfiguredClaimNames(t *testing.T) {
 // The verifier may start before its provider answers (the API server mounts
 // the dev issuer itself): requests get 503 until discovery succeeds.
 func TestProviderUnavailableThenUp(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.down.Store(true)
 	v := e.verifier(t, func(c *auth.Config) { c.DiscoveryRetry = time.Nanosecond })
@@ -366,6 +372,7 @@ func TestProviderUnavailableThenUp(t *testing.T) {
 }
 
 func TestRequireRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	v := e.verifier(t, nil)
 	h := v.Middleware(auth.RequireRole("designer", "admin")(whoami))
@@ -393,6 +400,7 @@ func TestRequireRole(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	if _, err := auth.New(auth.Config{}); err == nil || !strings.Contains(err.Error(), "Issuer is required") {
 		t.Errorf("no issuer: %v", err)
 	}

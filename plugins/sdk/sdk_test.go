@@ -46,6 +46,7 @@ func testPlugin() sdk.Plugin {
 }
 
 func TestErrorClassification(t *testing.T) {
+	t.Parallel()
 	conn := sdktest.Start(t, testPlugin())
 	ctx := context.Background()
 	var o out
@@ -79,6 +80,7 @@ func TestErrorClassification(t *testing.T) {
 }
 
 func TestInProcessChecksThePlugin(t *testing.T) {
+	t.Parallel()
 	h := func(context.Context, sdk.CallInfo, json.RawMessage) (json.RawMessage, error) { return nil, nil }
 	for name, c := range map[string]struct {
 		p    sdk.Plugin
@@ -98,6 +100,7 @@ func TestInProcessChecksThePlugin(t *testing.T) {
 }
 
 func TestSchemaFor(t *testing.T) {
+	t.Parallel()
 	var s map[string]any
 	if err := json.Unmarshal(sdk.SchemaFor[in](), &s); err != nil {
 		t.Fatal(err)
@@ -109,6 +112,7 @@ func TestSchemaFor(t *testing.T) {
 }
 
 func TestLoggerWritesHCLogJSON(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	l := sdk.NewLogger(&buf, slog.LevelDebug)
 	l.Warn("Fachverfahren langsam", "ms", 1200)

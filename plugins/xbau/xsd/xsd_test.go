@@ -53,12 +53,14 @@ const valid = `<?xml version="1.0"?>
 </order>`
 
 func TestValid(t *testing.T) {
+	t.Parallel()
 	if err := load(t).Validate([]byte(valid)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestViolations(t *testing.T) {
+	t.Parallel()
 	s := load(t)
 	cases := map[string]struct{ from, to, want string }{
 		"missing element":   {`<date>2025-11-03</date>`, ``, "expected date"},
@@ -103,6 +105,7 @@ func TestViolations(t *testing.T) {
 }
 
 func TestUnsupportedConstructsAreRejected(t *testing.T) {
+	t.Parallel()
 	for name, c := range map[string]struct{ from, to, want string }{
 		"xs:any":       {`<xs:element name="short"`, `<xs:any/><xs:element name="short"`, "xs:any"},
 		"element ref":  {`<xs:element name="paid" type="xs:boolean" minOccurs="0"/>`, `<xs:element ref="t:paid"/>`, "without name"},
