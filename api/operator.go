@@ -74,13 +74,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := s.cfg.Store.OpenIncidents(r.Context(), store.IncidentQuery{Tenant: p.Tenant,
 		Reference: strings.TrimSpace(r.URL.Query().Get("reference")), After: r.URL.Query().Get("cursor"), Limit: limit})
-	if errors.Is(err, store.ErrInvalidCursor) {
-		writeError(w, http.StatusBadRequest, "invalid cursor", "use the nextCursor of the previous page, or start again without cursor")
-		return
-	}
-	if err != nil {
-		s.log.Error("incident query failed", "tenant", p.Tenant, "error", err)
-		writeError(w, http.StatusServiceUnavailable, "incidents temporarily unavailable", "try again in a moment")
+	if s.pageFailed(w, err, "incidents", p.Tenant) {
 		return
 	}
 	lang := requestLanguage(r)
@@ -163,4 +157,21 @@ func (s *Server) cancelApplication(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("procedure cancellation requested", "reference", st.Reference, "by", p.Subject)
 	writeJSON(w, http.StatusAccepted, OperatorAction{Reference: st.Reference, Status: "cancelling"})
+}
+
+// pageFailed answers a failed query for a page of a list (what, e.g.
+// "worklist") and reports whether it failed: a cursor the store does not
+// accept is the caller's mistake, any other error is logged and answered
+// as temporarily unavailable.
+func (s *Server) pageFailed(w http.ResponseWriter, err error, what, tenant string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrInvalidCursor):
+		writeError(w, http.StatusBadRequest, "invalid cursor", "use the nextCursor of the previous page, or start again without cursor")
+	default:
+		s.log.Error(what+" query failed", "tenant", tenant, "error", err)
+		writeError(w, http.StatusServiceUnavailable, what+" temporarily unavailable", "try again in a moment")
+	}
+	return true
 }

@@ -301,13 +301,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		q.Roles, q.OrAssignee = p.Roles, p.Subject
 	}
 	page, err := s.cfg.Store.Tasks(r.Context(), q)
-	if errors.Is(err, store.ErrInvalidCursor) {
-		writeError(w, http.StatusBadRequest, "invalid cursor", "use the nextCursor of the previous page, or start again without cursor")
-		return
-	}
-	if err != nil {
-		s.log.Error("worklist query failed", "tenant", p.Tenant, "error", err)
-		writeError(w, http.StatusServiceUnavailable, "worklist temporarily unavailable", "try again in a moment")
+	if s.pageFailed(w, err, "worklist", p.Tenant) {
 		return
 	}
 	lang := requestLanguage(r)

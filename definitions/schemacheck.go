@@ -309,22 +309,7 @@ func schemaAt(frag string) map[string]any {
 	if err != nil {
 		return nil
 	}
-	cur := doc
-	for _, t := range ptrTokens(strings.TrimPrefix(frag, "/")) {
-		switch c := cur.(type) {
-		case map[string]any:
-			cur = c[t]
-		case []any:
-			i, err := strconv.Atoi(t)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
-	}
-	m, _ := cur.(map[string]any)
+	m, _ := valueAt(doc, strings.TrimPrefix(frag, "/")).(map[string]any)
 	return m
 }
 
