@@ -3,11 +3,8 @@ package web_test
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,12 +17,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/devstack"
-	"github.com/amtsweg/amtsweg/internal/kafkabus"
-	"github.com/amtsweg/amtsweg/plugins/bundled"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/store"
-	"github.com/amtsweg/amtsweg/workers/intake"
 )
 
 // axeSource is axe-core (MPL-2.0), vendored from the npm registry with its
@@ -38,13 +32,7 @@ var axeSource string
 // (the plugin host starts bundled plugins as "<binary> plugin serve
 // <name>"), and stops the shared stack and browser after the tests.
 func TestMain(m *testing.M) {
-	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
-		if err := bundled.Serve(os.Args[3]); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	e2e.ServeBundledPlugin()
 	code := m.Run()
 	shared.stop()
 	os.Exit(code)
@@ -103,32 +91,13 @@ func withBrowser(t *testing.T) *env {
 
 func (e *env) startStack() error {
 	var err error
-	// The postgres user must reach the data directory when tests run as
-	// root, so not below a 0700 temporary directory.
-	e.dir, err = os.MkdirTemp("", "amtsweg-web-")
-	if err != nil {
-		return err
-	}
-	if err := os.Chmod(e.dir, 0o755); err != nil {
-		return err
-	}
-	exe, err := os.Executable()
-	if err != nil {
+	if e.dir, err = e2e.NewDataDir(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	e.dev, err = devstack.Start(ctx, devstack.Options{
-		DataDir:    e.dir,
-		APIAddr:    "127.0.0.1:0",
-		KafkaAddr:  "127.0.0.1:0",
-		Executable: exe,
-		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		return fmt.Errorf("start dev stack: %w", err)
-	}
-	return nil
+	e.dev, err = e2e.StartStack(ctx, e.dir)
+	return err
 }
 
 func (e *env) startBrowser() error {
@@ -362,43 +331,6 @@ func (b *tab) axe(page string) {
 		}
 		b.t.Errorf("accessibility (axe %s, %s) on %s: %s\n  %s", v.ID, v.Impact, page, v.Help, strings.Join(where, "\n  "))
 	}
-}
-
-// submitApplication sends an example application through Kafka, as the
-// portal does, and waits until its status shows the milestone.
-func submitApplication(t *testing.T, e *env, file, milestone string) intake.Receipt {
-	t.Helper()
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sub intake.Submission
-	if err := json.Unmarshal(raw, &sub); err != nil {
-		t.Fatal(err)
-	}
-	w := kafkabus.NewWriter(e.dev.Brokers, events.TopicIntake)
-	defer w.Close()
-	rc, err := intake.Submit(context.Background(), w, sub, time.Now())
-	if err != nil {
-		t.Fatalf("submit: %v", err)
-	}
-	st, err := e.dev.Stack.Store(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		s, err := st.ApplicationStatus(context.Background(), rc.Reference)
-		if err == nil && s.Milestone != nil && s.Milestone.ID == milestone {
-			return rc
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("application %s never reached milestone %s", rc.Reference, milestone)
-	return rc
 }
 
 // openTaskOf waits for the open task of an application in the worklist

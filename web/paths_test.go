@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
@@ -22,7 +23,7 @@ import (
 // one, in German and in English.
 func TestCitizenChecksStatus(t *testing.T) {
 	e := setup(t)
-	rc := submitApplication(t, e, "../examples/anwohnerparken.json", "in-review")
+	rc := e2e.SubmitAwaiting(t, e.dev, e2e.ReadSubmission(t, "../examples/anwohnerparken.json"), "in-review")
 
 	b := e.newTab(t)
 	b.open("/status")
@@ -133,8 +134,8 @@ func canonCode(code string) string { return strings.ReplaceAll(strings.ToUpper(c
 // validation error next to the field, then completes it.
 func TestClerkCompletesTask(t *testing.T) {
 	e := setup(t)
-	rc := submitApplication(t, e, "../examples/anwohnerparken.json", "in-review")
-	other := submitApplication(t, e, "../examples/anwohnerparken.json", "in-review")
+	rc := e2e.SubmitAwaiting(t, e.dev, e2e.ReadSubmission(t, "../examples/anwohnerparken.json"), "in-review")
+	other := e2e.SubmitAwaiting(t, e.dev, e2e.ReadSubmission(t, "../examples/anwohnerparken.json"), "in-review")
 	task := openTaskOf(t, e, "stadt-erfurt", "sachbearbeitung", rc.Reference)
 	otherTask := openTaskOf(t, e, "stadt-erfurt", "sachbearbeitung", other.Reference)
 
@@ -357,7 +358,7 @@ func TestDesignerDeploys(t *testing.T) {
 // one (after being asked to confirm). A clerk is refused the page.
 func TestOperatorCancels(t *testing.T) {
 	e := setup(t)
-	rc := submitApplication(t, e, "../examples/anwohnerparken.json", "in-review")
+	rc := e2e.SubmitAwaiting(t, e.dev, e2e.ReadSubmission(t, "../examples/anwohnerparken.json"), "in-review")
 
 	clerk := e.newTab(t)
 	clerk.open("/operator")
@@ -425,7 +426,7 @@ func keep(t *testing.T, path, name string) {
 // the head of office does.
 func TestApprovalShowsWhatIsApproved(t *testing.T) {
 	e := setup(t)
-	rc := submitApplication(t, e, "../examples/gewerbeanmeldung.json", "in-pruefung")
+	rc := e2e.SubmitAwaiting(t, e.dev, e2e.ReadSubmission(t, "../examples/gewerbeanmeldung.json"), "in-pruefung")
 	pc, err := e.dev.Stack.Procedures(context.Background())
 	if err != nil {
 		t.Fatal(err)

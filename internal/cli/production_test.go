@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,14 +18,13 @@ import (
 	"time"
 
 	"github.com/amtsweg/amtsweg/definitions/procedures"
-	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
 	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/store"
-	"github.com/amtsweg/amtsweg/workers/intake"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -164,20 +162,7 @@ func TestProductionShape(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	raw, err := os.ReadFile("../../examples/anwohnerparken.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sub intake.Submission
-	if err := json.Unmarshal(raw, &sub); err != nil {
-		t.Fatal(err)
-	}
-	w := kafkabus.NewWriter(brokers, events.TopicIntake)
-	rc, err := intake.Submit(ctx, w, sub, time.Now())
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := e2e.Submit(t, brokers, e2e.ReadSubmission(t, "../../examples/anwohnerparken.json"))
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		req, _ := http.NewRequest(http.MethodGet, apiURL+"/api/v1/status/"+rc.Reference, nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/amtsweg/amtsweg/definitions/calendar"
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/store/storetest"
 	"github.com/amtsweg/amtsweg/workflows/contract"
@@ -160,9 +161,9 @@ func projections(t *testing.T, d *devstack.Dev) map[string]string {
 // English. Finally the read models are dropped and rebuilt from the event
 // topic, and come back row for row.
 func TestCitizenAnswersRequestThroughKafka(t *testing.T) {
-	d := start(t, dataDir(t))
+	d := e2e.Start(t, e2e.DataDir(t))
 	defer d.Stop()
-	rc := submit(t, d.Brokers, "../../examples/gewerbeanmeldung.json")
+	rc := e2e.Submit(t, d.Brokers, e2e.ReadSubmission(t, "../../examples/gewerbeanmeldung.json"))
 	ref, code := rc.Reference, rc.AccessCode
 
 	awaitMilestone(t, d, ref, code, "in-pruefung")

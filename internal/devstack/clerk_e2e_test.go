@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/devstack"
-	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/workers/intake"
 )
@@ -126,17 +125,6 @@ func clerkAwaitWorklist(t *testing.T, d *devstack.Dev, token, query string, n in
 	return last
 }
 
-func clerkSubmit(t *testing.T, d *devstack.Dev, sub intake.Submission) intake.Receipt {
-	t.Helper()
-	w := kafkabus.NewWriter(d.Brokers, events.TopicIntake)
-	defer w.Close()
-	rc, err := intake.Submit(context.Background(), w, sub, time.Now())
-	if err != nil {
-		t.Fatalf("submit: %v", err)
-	}
-	return rc
-}
-
 // freigabeDefinition is deployed by the test: one clerk's decision that a
 // second clerk of the same role must approve (four-eyes rule).
 const freigabeDefinition = `apiVersion: amtsweg.de/v1
@@ -206,7 +194,7 @@ steps:
 // Overdue escalation needs two weeks of procedure time; it is proven with
 // Temporal's time skipping in the workflows tests, not here.
 func TestClerksWorkTasksThroughTheAPI(t *testing.T) {
-	d := start(t, dataDir(t))
+	d := e2e.Start(t, e2e.DataDir(t))
 	defer d.Stop()
 
 	mint := func(p auth.Principal) string {
@@ -221,7 +209,7 @@ func TestClerksWorkTasksThroughTheAPI(t *testing.T) {
 	jens := mint(auth.Principal{Subject: "jens", Tenant: "stadt-jena", Roles: []string{"sachbearbeitung"}})
 	petra := mint(auth.Principal{Subject: "petra", Tenant: "stadt-erfurt", Roles: []string{"poststelle"}})
 
-	rc := submit(t, d.Brokers, "../../examples/anwohnerparken.json") // stadt-erfurt
+	rc := e2e.Submit(t, d.Brokers, e2e.ReadSubmission(t, "../../examples/anwohnerparken.json")) // stadt-erfurt
 	task := clerkAwaitWorklist(t, d, anna, "?reference="+rc.Reference, 1, nil).Tasks[0]
 	path := "/api/v1/tasks/" + task.ID
 	if task.Role != "sachbearbeitung" || task.Status != "open" || task.Due == "" {
@@ -322,7 +310,7 @@ func TestClerksWorkTasksThroughTheAPI(t *testing.T) {
 			[]byte(freigabeDefinition), "clerk e2e"); err != nil {
 			t.Fatalf("deploy: %v", err)
 		}
-		app := clerkSubmit(t, d, intake.Submission{Procedure: "freigabe-test", Tenant: "stadt-erfurt",
+		app := e2e.Submit(t, d.Brokers, intake.Submission{Procedure: "freigabe-test", Tenant: "stadt-erfurt",
 			Applicant: json.RawMessage(`{"name":"Max Mustermann"}`), Payload: json.RawMessage(`{"street":"Anger"}`)})
 		first := clerkAwaitWorklist(t, d, anna, "?reference="+app.Reference, 1, nil).Tasks[0]
 		clerkExpect(t, "claim", clerkCall(t, d, anna, "POST", "/api/v1/tasks/"+first.ID+"/claim", ""), http.StatusOK)

@@ -17,9 +17,9 @@ import (
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/workers/intake"
-	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // sondernutzungV1 is a small procedure deployed only through the API: the
@@ -304,42 +304,6 @@ func awaitPin(t *testing.T, d *devstack.Dev, rc intake.Receipt, what string, ok 
 	return pinStatus{}
 }
 
-func submitTo(t *testing.T, d *devstack.Dev, key, payload string) intake.Receipt {
-	t.Helper()
-	w := kafkabus.NewWriter(d.Brokers, events.TopicIntake)
-	defer w.Close()
-	rc, err := intake.Submit(context.Background(), w, intake.Submission{
-		Procedure: key, Tenant: "stadt-erfurt",
-		Applicant: json.RawMessage(`{"name":"Erika Mustermann","email":"erika@example.org"}`),
-		Payload:   json.RawMessage(payload),
-	}, time.Now())
-	if err != nil {
-		t.Fatalf("submit %s: %v", key, err)
-	}
-	return rc
-}
-
-// completeTask claims and completes the application's open task at step.
-func completeTask(t *testing.T, d *devstack.Dev, ref, step, role, data string) {
-	t.Helper()
-	task := openTask(t, d, ref)
-	if task.Step != step {
-		t.Fatalf("%s: the open task is at step %q, want %q", ref, task.Step, step)
-	}
-	pc, err := d.Stack.Procedures(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clerk := contract.Actor{Subject: "c.clerk", Tenant: "stadt-erfurt", Roles: []string{role}}
-	ctx := context.Background()
-	if _, err := pc.Claim(ctx, ref, contract.TaskRequest{TaskID: task.ID, Actor: clerk}); err != nil {
-		t.Fatalf("claim %s: %v", task.ID, err)
-	}
-	if _, err := pc.Complete(ctx, ref, contract.CompleteRequest{TaskID: task.ID, Actor: clerk, Data: json.RawMessage(data)}); err != nil {
-		t.Fatalf("complete %s: %v", task.ID, err)
-	}
-}
-
 // counts returns the instance counts of key's versions from the API.
 func counts(t *testing.T, c *api.DefinitionsClient, key string) map[string]api.DefinitionSummary {
 	t.Helper()
@@ -374,7 +338,7 @@ func awaitCounts(t *testing.T, c *api.DefinitionsClient, key, version string, wa
 // as YAML runs from submission through a task and the applicant's answer
 // to its outcome, without restarting anything.
 func TestDefinitionsDeployedAtRunTime(t *testing.T) {
-	d := start(t, dataDir(t))
+	d := e2e.Start(t, e2e.DataDir(t))
 	defer d.Stop()
 	ctx := context.Background()
 
@@ -399,7 +363,7 @@ func TestDefinitionsDeployedAtRunTime(t *testing.T) {
 	if err != nil || out.Status != api.DeployCreated {
 		t.Fatalf("deploy v1: %+v, %v", out, err)
 	}
-	first := submitTo(t, d, "sondernutzung", `{"ort":"Domplatz"}`)
+	first := e2e.Submit(t, d.Brokers, e2e.Submission("sondernutzung", `{"ort":"Domplatz"}`))
 	st := awaitPin(t, d, first, "first application started", func(s pinStatus) bool { return s.milestone() == "in-pruefung" })
 	if st.Procedure.Key != "sondernutzung" || st.Procedure.Version != "1.0.0" {
 		t.Fatalf("first application runs on %+v, want sondernutzung 1.0.0", st.Procedure)
@@ -415,17 +379,17 @@ func TestDefinitionsDeployedAtRunTime(t *testing.T) {
 	if !list["2.0.0"].Current || list["1.0.0"].Current {
 		t.Errorf("current version after deploying 2.0.0: %+v", list)
 	}
-	second := submitTo(t, d, "sondernutzung", `{"ort":"Fischmarkt"}`)
+	second := e2e.Submit(t, d.Brokers, e2e.Submission("sondernutzung", `{"ort":"Fischmarkt"}`))
 	st = awaitPin(t, d, second, "second application started", func(s pinStatus) bool { return s.milestone() == "in-pruefung" })
 	if st.Procedure.Version != "2.0.0" {
 		t.Fatalf("second application runs on %+v, want 2.0.0", st.Procedure)
 	}
 
 	// Each follows its own version to its own outcome.
-	completeTask(t, d, first.Reference, "pruefen", "sachbearbeitung", `{"approved":true}`)
-	completeTask(t, d, second.Reference, "pruefen", "sachbearbeitung", `{"approved":true}`)
+	e2e.CompleteTask(t, d, first.Reference, "pruefen", "sachbearbeitung", `{"approved":true}`)
+	e2e.CompleteTask(t, d, second.Reference, "pruefen", "sachbearbeitung", `{"approved":true}`)
 	awaitPin(t, d, second, "second application countersigning", func(s pinStatus) bool { return s.milestone() == "gegengezeichnet" })
-	completeTask(t, d, second.Reference, "gegenzeichnen", "sachbearbeitung", `{"approved":true}`)
+	e2e.CompleteTask(t, d, second.Reference, "gegenzeichnen", "sachbearbeitung", `{"approved":true}`)
 	st = awaitPin(t, d, first, "first application done", func(s pinStatus) bool { return s.Status == "completed" })
 	if st.outcome() != "v1-done" || st.Procedure.Version != "1.0.0" {
 		t.Errorf("first application ended %q on %s, want v1-done on 1.0.0", st.outcome(), st.Procedure.Version)
@@ -473,8 +437,8 @@ func TestDefinitionsDeployedAtRunTime(t *testing.T) {
 	if err != nil || out.Status != api.DeployCreated {
 		t.Fatalf("deploy hundesteuer: %+v, %v", out, err)
 	}
-	dog := submitTo(t, d, "hundesteuer", `{"hund":{"name":"Bello","rasse":"Dackel"}}`)
-	completeTask(t, d, dog.Reference, "pruefen", "steueramt", `{"vollstaendig":false}`)
+	dog := e2e.Submit(t, d.Brokers, e2e.Submission("hundesteuer", `{"hund":{"name":"Bello","rasse":"Dackel"}}`))
+	e2e.CompleteTask(t, d, dog.Reference, "pruefen", "steueramt", `{"vollstaendig":false}`)
 	st = awaitPin(t, d, dog, "proof requested", func(s pinStatus) bool { return s.milestone() == "nachweis-fehlt" && len(s.OpenRequests) == 1 })
 	if !strings.Contains(st.OpenRequests[0].Text, "Haftpflichtversicherung") || st.OpenRequests[0].Due == "" {
 		t.Errorf("open request: %+v", st.OpenRequests)

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,62 +14,15 @@ import (
 
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
-	"github.com/amtsweg/amtsweg/plugins/bundled"
-	"github.com/amtsweg/amtsweg/workers/intake"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // TestMain lets the test binary serve as the multi-call amtsweg binary:
 // the plugin host starts bundled plugins as "<binary> plugin serve <name>",
 // real separate processes, exactly as amtsweg dev does.
-func TestMain(m *testing.M) {
-	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
-		if err := bundled.Serve(os.Args[3]); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// dataDir is a data directory the postgres user can reach when the tests
-// run as root (t.TempDir is 0700 below root's temp dir).
-func dataDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "amtsweg-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-func start(t *testing.T, dir string) *devstack.Dev {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	d, err := devstack.Start(ctx, devstack.Options{
-		DataDir:     dir,
-		DatabaseURL: "", // a private cluster in the data dir, like amtsweg dev
-		APIAddr:     "127.0.0.1:0",
-		KafkaAddr:   "127.0.0.1:0",
-		Executable:  exe,
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatalf("start dev stack: %v", err)
-	}
-	return d
-}
+func TestMain(m *testing.M) { e2e.Main(m) }
 
 type statusDoc struct {
 	Reference string `json:"reference"`
@@ -128,54 +79,9 @@ func waitStatus(t *testing.T, base, ref, code string, ok func(statusDoc) bool) s
 	return statusDoc{}
 }
 
-func submit(t *testing.T, brokers []string, file string) intake.Receipt {
-	t.Helper()
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sub intake.Submission
-	if err := json.Unmarshal(raw, &sub); err != nil {
-		t.Fatal(err)
-	}
-	w := kafkabus.NewWriter(brokers, events.TopicIntake)
-	defer w.Close()
-	rc, err := intake.Submit(context.Background(), w, sub, time.Now())
-	if err != nil {
-		t.Fatalf("submit: %v", err)
-	}
-	return rc
-}
-
-// openTask waits until the application's workflow has an open task.
-func openTask(t *testing.T, d *devstack.Dev, ref string) contract.TaskView {
-	t.Helper()
-	c, err := d.Stack.Temporal(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		v, err := c.QueryWorkflow(context.Background(), contract.WorkflowID(ref), "", contract.QueryState)
-		if err == nil {
-			var st contract.StateView
-			if err := v.Get(&st); err == nil {
-				for _, tk := range st.Tasks {
-					if tk.Status == contract.TaskOpen {
-						return tk
-					}
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no open task for %s", ref)
-	return contract.TaskView{}
-}
-
 func decide(t *testing.T, d *devstack.Dev, ref string, approved bool) {
 	t.Helper()
-	task := openTask(t, d, ref)
+	task := e2e.OpenTask(t, d, ref)
 	pc, err := d.Stack.Procedures(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -195,8 +101,8 @@ func decide(t *testing.T, d *devstack.Dev, ref string, approved bool) {
 // to the citizen's status through the real Temporal server, the Kafka
 // protocol and PostgreSQL, then restarts everything on the same data dir.
 func TestWalkingSkeleton(t *testing.T) {
-	dir := dataDir(t)
-	d := start(t, dir)
+	dir := e2e.DataDir(t)
+	d := e2e.Start(t, dir)
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -204,8 +110,8 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 	}()
 
-	first := submit(t, d.Brokers, "../../examples/anwohnerparken.json")
-	second := submit(t, d.Brokers, "../../examples/anwohnerparken.json")
+	first := e2e.Submit(t, d.Brokers, e2e.ReadSubmission(t, "../../examples/anwohnerparken.json"))
+	second := e2e.Submit(t, d.Brokers, e2e.ReadSubmission(t, "../../examples/anwohnerparken.json"))
 
 	// The status appears within seconds, with the clerk's task pending.
 	st := waitStatus(t, d.APIURL, first.Reference, first.AccessCode, func(s statusDoc) bool {
@@ -236,7 +142,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	if !strings.Contains(dl.Reason, "CloudEvent") {
 		t.Errorf("dead letter reason %q does not say what was wrong", dl.Reason)
 	}
-	third := submit(t, d.Brokers, "../../examples/anwohnerparken.json")
+	third := e2e.Submit(t, d.Brokers, e2e.ReadSubmission(t, "../../examples/anwohnerparken.json"))
 	waitStatus(t, d.APIURL, third.Reference, third.AccessCode, func(s statusDoc) bool { return s.Milestone != nil })
 
 	// The clerk approves the first application: the citizen sees the outcome.
@@ -253,7 +159,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	})
 	d.Stop()
 	stopped = true
-	d = start(t, dir)
+	d = e2e.Start(t, dir)
 	stopped = false
 	st = waitStatus(t, d.APIURL, first.Reference, first.AccessCode, func(s statusDoc) bool { return s.Outcome != nil })
 	if st.Outcome.ID != "issued" {

@@ -23,13 +23,11 @@ import (
 	"time"
 
 	"github.com/amtsweg/amtsweg/api"
-	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/devstack"
-	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/store"
-	"github.com/amtsweg/amtsweg/workers/intake"
 )
 
 // greetingProcedure calls the SDK's example plugin (greeting.greet) and
@@ -142,7 +140,7 @@ steps:
 // operator retries through the API after fixing the cause; a hanging call
 // is cut off by the step's timeout and the procedure goes on.
 func TestPluginsEndToEnd(t *testing.T) {
-	dir := dataDir(t)
+	dir := e2e.DataDir(t)
 	pluginDir := filepath.Join(dir, "bin")
 	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -178,7 +176,7 @@ func TestPluginsEndToEnd(t *testing.T) {
 			t.Fatalf("deploy after the drop: %+v, %v", res, err)
 		}
 
-		rc := submitApplication(t, d, "begruessung", `{"name":"Erika Mustermann"}`)
+		rc := e2e.Submit(t, d.Brokers, e2e.Submission("begruessung", `{"name":"Erika Mustermann"}`))
 		s := waitStatus(t, d.APIURL, rc.Reference, rc.AccessCode, func(s statusDoc) bool { return s.Status == "completed" })
 		if s.Outcome == nil || s.Outcome.ID != "begruesst" {
 			t.Errorf("outcome %+v, want begruesst (the decision on the plugin's output)", s.Outcome)
@@ -205,7 +203,7 @@ func TestPluginsEndToEnd(t *testing.T) {
 	}
 
 	t.Run("kill mid-call", func(t *testing.T) {
-		rc := submitApplication(t, d, "faulty-buchung", `{"subject":"Gebühr"}`)
+		rc := e2e.Submit(t, d.Brokers, e2e.Submission("faulty-buchung", `{"subject":"Gebühr"}`))
 		// The first attempt has booked and now blocks; kill its process.
 		pidFile := filepath.Join(faultyData, "inflight", fileSafe(rc.Reference)+".pid")
 		pid := awaitPID(t, pidFile)
@@ -238,7 +236,7 @@ func TestPluginsEndToEnd(t *testing.T) {
 	t.Run("final error", func(t *testing.T) {
 		// With onError: the step fails at once (no retry of a final error)
 		// and the procedure takes its error path.
-		withPath := submitApplication(t, d, "faulty-pruefung-fehlerpfad", `{"subject":"Abweichung"}`)
+		withPath := e2e.Submit(t, d.Brokers, e2e.Submission("faulty-pruefung-fehlerpfad", `{"subject":"Abweichung"}`))
 		s := waitStatus(t, d.APIURL, withPath.Reference, withPath.AccessCode, func(s statusDoc) bool { return s.Status == "completed" })
 		if s.Outcome == nil || s.Outcome.ID != "fehler" {
 			t.Errorf("with onError: outcome %+v, want fehler", s.Outcome)
@@ -254,7 +252,7 @@ func TestPluginsEndToEnd(t *testing.T) {
 		}
 
 		// Without onError: an incident the operator sees.
-		rc := submitApplication(t, d, "faulty-pruefung-vorfall", `{"subject":"Abweichung"}`)
+		rc := e2e.Submit(t, d.Brokers, e2e.Submission("faulty-pruefung-vorfall", `{"subject":"Abweichung"}`))
 		first := operator.awaitIncident(t, rc.Reference, time.Time{})
 		if first.Step != "aufruf" || !strings.Contains(first.Message, "register refuses") || first.Procedure.Key != "faulty-pruefung-vorfall" {
 			t.Errorf("incident %+v: want step aufruf with the plugin's message", first)
@@ -291,7 +289,7 @@ func TestPluginsEndToEnd(t *testing.T) {
 	})
 
 	t.Run("hang", func(t *testing.T) {
-		rc := submitApplication(t, d, "faulty-haengt", `{"subject":"Auskunft"}`)
+		rc := e2e.Submit(t, d.Brokers, e2e.Submission("faulty-haengt", `{"subject":"Auskunft"}`))
 		s := waitStatus(t, d.APIURL, rc.Reference, rc.AccessCode, func(s statusDoc) bool { return s.Status == "completed" })
 		if s.Outcome == nil || s.Outcome.ID != "fehler" {
 			t.Fatalf("outcome %+v, want fehler (the error path after the timeouts)", s.Outcome)
@@ -384,21 +382,6 @@ func awaitCatalog(t *testing.T, st *store.Store, names ...string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func submitApplication(t *testing.T, d *devstack.Dev, key, payload string) intake.Receipt {
-	t.Helper()
-	w := kafkabus.NewWriter(d.Brokers, events.TopicIntake)
-	defer w.Close()
-	rc, err := intake.Submit(context.Background(), w, intake.Submission{
-		Procedure: key, Tenant: "stadt-erfurt",
-		Applicant: json.RawMessage(`{"name":"Erika Mustermann","email":"erika@example.org"}`),
-		Payload:   json.RawMessage(payload),
-	}, time.Now())
-	if err != nil {
-		t.Fatalf("submit %s: %v", key, err)
-	}
-	return rc
 }
 
 var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)

@@ -109,7 +109,7 @@ func TestClientsDoNotLinkTheInterpreter(t *testing.T) {
 func TestProductionBinaryLeavesOutDevTools(t *testing.T) {
 	t.Parallel()
 	devOnly := []string{"go.temporal.io/server", "github.com/twmb/franz-go/pkg/kfake", "github.com/tsenart/vegeta",
-		module + "/internal/embedded", module + "/internal/bench", module + "/internal/devstack"}
+		module + "/internal/embedded", module + "/internal/bench", module + "/internal/devstack", module + "/internal/e2e"}
 	if bad := forbidden(deps(t, module+"/cmd/amtsweg"), devOnly...); len(bad) > 0 {
 		t.Errorf("the production binary links dev-only code: %s", strings.Join(bad, ", "))
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,8 +13,8 @@ import (
 
 	"github.com/amtsweg/amtsweg/internal/bench/benchplugin"
 	"github.com/amtsweg/amtsweg/internal/bench/suite"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
-	"github.com/amtsweg/amtsweg/plugins/bundled"
 )
 
 // TestMain lets the test binary serve as the multi-call binary: the plugin
@@ -23,13 +22,7 @@ import (
 // benchmark plugin as "<binary> bench-plugin", separate processes as in a
 // real run.
 func TestMain(m *testing.M) {
-	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
-		if err := bundled.Serve(os.Args[3]); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	e2e.ServeBundledPlugin()
 	if len(os.Args) == 2 && os.Args[1] == "bench-plugin" {
 		benchplugin.Serve()
 		os.Exit(0)
