@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,7 +192,7 @@ func (h *handler) loadTask(ctx context.Context, s *session, id, lang string) (*t
 	for i := len(tv.App.Timeline) - 1; i >= 0; i-- {
 		tv.History = append(tv.History, tv.App.Timeline[i])
 	}
-	tv.Docs, tv.DocsNote = h.documents(lang, t.Reference)
+	tv.Docs, tv.DocsNote = h.documents(ctx, lang, s.P.Tenant, t.Reference)
 	tv.Mine = t.Status == "claimed" && t.Assignee == s.P.Subject
 	tv.CanClaim = t.Status == "open" && s.P.HasRole(t.Role)
 	tv.CanDelegate = tv.Mine || tv.CanClaim
@@ -223,22 +222,13 @@ func applicantLabels(lang string) map[string]string {
 	return map[string]string{"name": "Name", "address": "Anschrift", "email": "E-Mail", "phone": "Telefon"}
 }
 
-// documents lists the e-file of reference when its directory is readable
-// from here, and otherwise says where it is.
-func (h *handler) documents(lang, reference string) ([]efile.Meta, string) {
-	dir := h.cfg.EFileDir
-	where := dir
-	if where == "" {
-		where = tr(lang, "task.documents.unknown")
+// documents lists the e-file of reference through the configured
+// Documents, or says why it cannot.
+func (h *handler) documents(ctx context.Context, lang, tenant, reference string) ([]efile.Meta, string) {
+	if h.cfg.Documents == nil {
+		return nil, tr(lang, "task.documents.unreachable")
 	}
-	if fi, err := os.Stat(dir); dir == "" || err != nil || !fi.IsDir() {
-		return nil, tr(lang, "task.documents.unreachable", where, reference)
-	}
-	es, err := efile.NewStore(dir)
-	if err != nil {
-		return nil, tr(lang, "task.documents.error", err.Error())
-	}
-	docs, err := es.List(reference)
+	docs, err := h.cfg.Documents.List(ctx, tenant, reference)
 	if err != nil {
 		return nil, tr(lang, "task.documents.error", err.Error())
 	}
@@ -294,20 +284,11 @@ func (h *handler) taskLive(w http.ResponseWriter, r *http.Request, s *session) {
 // taskDocument serves one e-file document after the e-file's hash check.
 func (h *handler) taskDocument(w http.ResponseWriter, r *http.Request, s *session) {
 	t, err := h.cfg.Store.Task(r.Context(), r.PathValue("id"))
-	if err != nil || t.Tenant != s.P.Tenant || h.cfg.EFileDir == "" {
+	if err != nil || t.Tenant != s.P.Tenant || h.cfg.Documents == nil {
 		h.notFound(w, r, s)
 		return
 	}
-	if fi, err := os.Stat(h.cfg.EFileDir); err != nil || !fi.IsDir() {
-		h.notFound(w, r, s)
-		return
-	}
-	es, err := efile.NewStore(h.cfg.EFileDir)
-	if err != nil {
-		h.unavailable(w, r, s, err)
-		return
-	}
-	m, content, err := es.Get(t.Reference, r.PathValue("doc"))
+	m, content, err := h.cfg.Documents.Open(r.Context(), t.Tenant, t.Reference, r.PathValue("doc"))
 	if errors.Is(err, efile.ErrNotFound) {
 		h.notFound(w, r, s)
 		return

@@ -489,3 +489,37 @@ func TestApprovalShowsWhatIsApproved(t *testing.T) {
 		t.Errorf("approval task after approving: %s by %s", approved.Status, approved.CompletedBy)
 	}
 }
+
+// TestClerkReadsTheEFile: the task page lists the documents the procedure
+// filed in the e-file (here the receipt confirmation the building permit
+// files first, efile.store) and the clerk downloads one; both go through
+// the efile plugin's activities (efile.list, efile.get), not its files.
+// A document the e-file does not hold is not found.
+func TestClerkReadsTheEFile(t *testing.T) {
+	e := setup(t)
+	sub := e2e.ReadSubmission(t, "../examples/bauantrag.json")
+	sub.Tenant = "stadt-erfurt" // the dev sign-in's authority
+	rc := e2e.Submit(t, e.dev.Brokers, sub)
+	task := e2e.OpenTask(t, e.dev, rc.Reference)
+
+	b := e.newTab(t)
+	b.open("/inbox/tasks/" + task.ID)
+	b.signIn("carl.clerk", "Carl Clerk", task.Role)
+	b.do("documents", chromedp.WaitVisible(chromedp.CSS(`a[href*="/documents/"]`)))
+	if got := b.text(`a[href*="/documents/"]`); !strings.HasPrefix(got, "Eingangsbestaetigung-") {
+		t.Fatalf("the e-file lists %q, want the receipt confirmation", got)
+	}
+	// The download, as the browser fetches it with the clerk's session.
+	get := func(href string) string {
+		return b.eval(`(() => { const x = new XMLHttpRequest(); x.open("GET", ` + strconv.Quote(href) + `, false); x.send();
+			return x.status + "\n" + x.getResponseHeader("Content-Type") + "\n" + x.responseText })()`)
+	}
+	href := b.eval(`document.querySelector('a[href*="/documents/"]').getAttribute("href")`)
+	got := get(href)
+	if !strings.HasPrefix(got, "200\napplication/xml\n<") || !strings.Contains(got, rc.Reference) {
+		t.Errorf("download of %s: %.300s", href, got)
+	}
+	if got := get("/inbox/tasks/" + task.ID + "/documents/doc-not-there"); !strings.HasPrefix(got, "404\n") {
+		t.Errorf("a document the e-file does not hold: %.200s", got)
+	}
+}

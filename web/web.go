@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -9,9 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/amtsweg/amtsweg/api"
@@ -19,6 +17,7 @@ import (
 	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
 	"github.com/amtsweg/amtsweg/internal/registry"
+	"github.com/amtsweg/amtsweg/plugins/efile"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/workflows/procclient"
 )
@@ -49,10 +48,11 @@ type Config struct {
 	DevIssuer *devissuer.Issuer
 	// OIDC configures the production sign-in (authorization-code flow).
 	OIDC OIDCConfig
-	// EFileDir is the e-file plugin's directory, to list an application's
-	// documents; see EFileDir. Empty or unreadable: the task page says
-	// where the documents are instead.
-	EFileDir string
+	// Documents reaches the applications' e-files (the task page lists
+	// them, clerks download them); in production efile.Client over a
+	// plugin host with the efile plugin. Nil: the task page says the
+	// e-file is not reachable from this server.
+	Documents Documents
 	// SecureCookies forces the Secure attribute on cookies (behind a
 	// TLS-terminating proxy); over TLS it is set anyway.
 	SecureCookies bool
@@ -60,24 +60,16 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// EFileDir returns where the efile plugin keeps its e-files, as the plugin
-// itself decides: AMTSWEG_EFILE_DIR from its environment entries
-// (pluginEnv), else from the process environment (plugins inherit it), else
-// <dataDir>/plugins/efile (the host's per-plugin data directory); "" when
-// none applies.
-func EFileDir(dataDir string, pluginEnv []string) string {
-	for _, kv := range pluginEnv {
-		if v, ok := strings.CutPrefix(kv, "AMTSWEG_EFILE_DIR="); ok && v != "" {
-			return v
-		}
-	}
-	if v := os.Getenv("AMTSWEG_EFILE_DIR"); v != "" {
-		return v
-	}
-	if dataDir != "" {
-		return filepath.Join(dataDir, "plugins", "efile")
-	}
-	return ""
+// Documents is what the pages need of the e-file: the documents of an
+// application, and one of them with its content. efile.Client implements
+// it through the efile plugin's activities.
+type Documents interface {
+	// List returns the documents of reference's e-file, as the authority
+	// tenant sees them.
+	List(ctx context.Context, tenant, reference string) ([]efile.Meta, error)
+	// Open returns one document with its content; a document the e-file
+	// does not hold is an error wrapping efile.ErrNotFound.
+	Open(ctx context.Context, tenant, reference, id string) (efile.Meta, []byte, error)
 }
 
 // handler serves the pages.

@@ -140,7 +140,7 @@ func newProjectorCmd() *cobra.Command {
 
 func newAPICmd() *cobra.Command {
 	var sf serviceFlags
-	var listen, issuer, audience string
+	var listen, issuer, audience, dataDir string
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Serve the HTTP API: citizen status, clerk tasks, definitions",
@@ -153,9 +153,16 @@ func newAPICmd() *cobra.Command {
 			defer stop()
 			cfg := sf.config()
 			cfg.Listen, cfg.OIDCIssuer, cfg.OIDCAudience = listen, issuer, audience
+			cfg.DataDir = dataDir
 			s := stack.New(cfg)
 			defer s.Close()
-			srv, err := s.APIServer(ctx, nil, nil)
+			// The pages read e-file documents through the efile plugin.
+			efiles, err := s.EFileHost(ctx, "")
+			if err != nil {
+				return err
+			}
+			defer efiles.Close()
+			srv, err := s.APIServer(ctx, nil, nil, efiles)
 			if err != nil {
 				return err
 			}
@@ -167,5 +174,6 @@ func newAPICmd() *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", Env("AMTSWEG_LISTEN", "127.0.0.1:8080"), "HTTP listen address (AMTSWEG_LISTEN)")
 	cmd.Flags().StringVar(&issuer, "oidc-issuer", os.Getenv("OIDC_ISSUER"), "OIDC issuer URL of clerks' and designers' tokens (OIDC_ISSUER)")
 	cmd.Flags().StringVar(&audience, "oidc-audience", Env("OIDC_AUDIENCE", auth.DefaultAudience), "expected token audience (OIDC_AUDIENCE)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", Env("AMTSWEG_DATA_DIR", ""), "the worker's data directory, whose e-file store the pages read through the efile plugin (AMTSWEG_DATA_DIR)")
 	return cmd
 }

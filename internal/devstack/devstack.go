@@ -221,7 +221,7 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 	d.goRun("intake", d.Stack.RunIntake, runCtx)
 	d.goRun("projector", d.Stack.RunProjector, runCtx)
 
-	srv, err := d.Stack.APIServer(ctx, nil, d.Issuer)
+	srv, err := d.Stack.APIServer(ctx, nil, d.Issuer, ph)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err

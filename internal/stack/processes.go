@@ -22,6 +22,7 @@ import (
 	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/plugins"
+	"github.com/amtsweg/amtsweg/plugins/efile"
 	"github.com/amtsweg/amtsweg/plugins/host"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/web"
@@ -176,8 +177,10 @@ func (s *Stack) RebuildProjections(ctx context.Context) error {
 }
 
 // APIServer builds the HTTP API. dev, when set, is the local OIDC issuer
-// of amtsweg dev, served by the API itself.
-func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissuer.Issuer) (*api.Server, error) {
+// of amtsweg dev, served by the API itself. efiles, when set, runs the
+// efile plugin's activities for the pages' document list and download
+// (the worker's plugin host, or EFileHost's).
+func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissuer.Issuer, efiles efile.Executor) (*api.Server, error) {
 	st, err := s.Store(ctx)
 	if err != nil {
 		return nil, err
@@ -203,10 +206,46 @@ func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissue
 	}
 	if err := web.Mount(srv.Mux(), web.Config{Store: st, Status: srv, Verifier: verifier, Procedures: pc,
 		Deployer: &registry.Deployer{Store: st}, DevIssuer: dev, OIDC: web.OIDCFromEnv(s.Config.OIDCIssuer),
-		EFileDir: web.EFileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]), Logger: s.Log.With("component", "web")}); err != nil {
+		Documents: documents(efiles), Logger: s.Log.With("component", "web")}); err != nil {
 		return nil, err
 	}
 	return srv, nil
+}
+
+// documents is the pages' access to the e-files: through the efile
+// plugin's activities when a host runs them, else none.
+func documents(efiles efile.Executor) web.Documents {
+	if efiles == nil {
+		return nil
+	}
+	return efile.Client{Plugins: efiles}
+}
+
+// EFileHost starts a plugin host that runs only the bundled efile plugin,
+// with the data directory and environment the worker's host gives it, so
+// that an API process without a worker reads documents through the
+// plugin's own activities (it must see the same e-file storage as the
+// worker's efile plugin). executable is the multi-call binary ("" for this
+// one).
+func (s *Stack) EFileHost(ctx context.Context, executable string) (*host.Host, error) {
+	opts := host.Options{
+		Logger:     s.Log.With("component", "efile"),
+		Bundled:    []string{"efile"},
+		Executable: executable,
+		Env:        s.Config.PluginEnv,
+	}
+	if s.Config.DataDir != "" {
+		opts.DataDir = filepath.Join(s.Config.DataDir, "plugins")
+	}
+	h, err := host.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Start(ctx); err != nil {
+		_ = h.Close()
+		return nil, fmt.Errorf("start the efile plugin for the pages: %w", err)
+	}
+	return h, nil
 }
 
 // Serve serves h on the configured address until ctx ends, then shuts down
