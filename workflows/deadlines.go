@@ -53,16 +53,20 @@ func (c *clockState) view() contract.ClockView {
 
 // clocksOnEnter starts the clocks that start at step and stops those that
 // stop there.
-func (r *run) clocksOnEnter(ctx workflow.Context, step string) error {
+func (r *run) clocksOnEnter(ctx workflow.Context, step string, vars map[string]any) error {
 	for _, c := range r.def.Clocks {
 		st := r.Clocks[c.ID]
 		switch {
 		case c.StartAt == step && st == nil:
-			d, err := r.deadline(ctx, today(ctx), c.Period, 0)
+			from, err := r.clockFrom(ctx, c, vars)
 			if err != nil {
 				return err
 			}
-			r.Clocks[c.ID] = &clockState{Started: today(ctx), Due: d.End, FiresAt: d.FiresAt, State: "running"}
+			d, err := r.deadline(ctx, from, c.Period, 0)
+			if err != nil {
+				return err
+			}
+			r.Clocks[c.ID] = &clockState{Started: from, Due: d.End, FiresAt: d.FiresAt, State: "running"}
 			r.emitClock(ctx, c.ID)
 		case c.StopAt == step && st != nil && (st.State == "running" || st.State == "paused"):
 			st.State = "met"

@@ -184,16 +184,30 @@ func newHost(t *testing.T, st *store.Store, dataDir string) *host.Host {
 // catalog and stores it, exactly as `amtsweg definitions deploy` does.
 func deploy(t *testing.T, ctx context.Context, st *store.Store, h *host.Host) definitions.Ref {
 	t.Helper()
-	src, err := procedures.FS.ReadFile("bauantrag.yaml")
+	return deployFile(t, ctx, st, h, "bauantrag.yaml", nil)
+}
+
+// deployFile deploys the bundled definition file name; edit, when set,
+// changes its text first (e.g. to switch a definition option on).
+func deployFile(t *testing.T, ctx context.Context, st *store.Store, h *host.Host, name string, edit func(string) string) definitions.Ref {
+	t.Helper()
+	src, err := procedures.FS.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		changed := edit(string(src))
+		if changed == string(src) {
+			t.Fatalf("the edit of %s changed nothing", name)
+		}
+		src = []byte(changed)
 	}
 	if err := registry.PublishCatalog(ctx, st.Pool(), h.Activities()); err != nil {
 		t.Fatal(err)
 	}
-	res, err := (&registry.Deployer{Store: st}).Deploy(ctx, "bauantrag.yaml", src, "scenario-test")
+	res, err := (&registry.Deployer{Store: st}).Deploy(ctx, name, src, "scenario-test")
 	if err != nil {
-		t.Fatalf("deploy bauantrag.yaml: %v", err)
+		t.Fatalf("deploy %s: %v", name, err)
 	}
 	return res.Ref
 }
@@ -201,11 +215,18 @@ func deploy(t *testing.T, ctx context.Context, st *store.Store, h *host.Host) de
 // newWorld prepares a scenario whose application arrives at start.
 func newWorld(t *testing.T, start time.Time) *world {
 	t.Helper()
+	return newWorldFile(t, start, "bauantrag.yaml", nil)
+}
+
+// newWorldFile prepares a scenario on the bundled definition file name,
+// edited by edit when set (see deployFile).
+func newWorldFile(t *testing.T, start time.Time, name string, edit func(string) string) *world {
+	t.Helper()
 	ctx := context.Background()
 	st, _ := storetest.New(t)
 	dataDir := t.TempDir()
 	h := newHost(t, st, dataDir)
-	ref := deploy(t, ctx, st, h)
+	ref := deployFile(t, ctx, st, h, name, edit)
 
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
