@@ -286,7 +286,7 @@ func loadExampleBytes(t *testing.T, raw []byte) submission {
 func (w *world) run(example, reference string) contract.Result {
 	w.t.Helper()
 	sub := loadExample(w.t, example)
-	if sub.Procedure != "bauantrag" {
+	if sub.Procedure != w.ref.Key {
 		w.t.Fatalf("%s is for procedure %q", example, sub.Procedure)
 	}
 	w.reference = reference
