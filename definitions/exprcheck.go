@@ -58,6 +58,7 @@ func (v *validator) checkExpressions(top *flow) {
 	v.declareOutputs(env, top.ptr, v.p.Steps, outs)
 	v.checkExprs(env, top.ptr, v.p.Steps, outs, 0)
 	v.checkClockFrom(env)
+	v.checkClockExtensions("", v.p.Steps)
 }
 
 // declareOutputs declares the output variables of steps (and of steps in

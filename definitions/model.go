@@ -167,6 +167,10 @@ type Step struct {
 	Retry    *RetryPolicy      `yaml:"retry,omitempty" json:"retry,omitempty"`
 	Timeout  string            `yaml:"timeout,omitempty" json:"timeout,omitempty"` // Go duration, e.g. "30s"
 	OnError  string            `yaml:"onError,omitempty" json:"onError,omitempty"` // step taken on a final error; empty: incident
+	// ExtendClock extends a running clock by a period counted from its
+	// current end when the step starts (e.g. § 42a (2) Satz 3 VwVfG). See
+	// options.go.
+	ExtendClock *ClockExtension `yaml:"extendClock,omitempty" json:"extendClock,omitempty"`
 
 	// task
 	Role     string    `yaml:"role,omitempty" json:"role,omitempty"`

@@ -17,6 +17,32 @@ import (
 //     evaluated when the clock's startAt step is entered, e.g. the receipt
 //     of the last missing document rather than the day a clerk confirmed
 //     completeness.
+//   - extendClock on a service step: extends a running clock by a period
+//     counted from its current end (§ 190 BGB), e.g. the extension of the
+//     decision period for an important reason (§ 42a (2) Satz 3 VwVfG).
+
+// ClockExtension names the clock a step extends and by how much.
+type ClockExtension struct {
+	Clock  string `yaml:"clock" json:"clock"`
+	Period string `yaml:"period" json:"period"`
+}
+
+// checkClockExtensions checks that every extendClock names a clock.
+func (v *validator) checkClockExtensions(base string, steps []Step) {
+	for i := range steps {
+		st := &steps[i]
+		sp := ptrIndex(ptrJoin(base, "steps"), i)
+		if st.ExtendClock != nil && !v.clocks[st.ExtendClock.Clock] {
+			v.refError(ptrJoin(sp, "extendClock", "clock"), "clock", st.ExtendClock.Clock, keys(v.clocks), fmt.Sprintf("declare it under clocks: - id: %s", st.ExtendClock.Clock))
+		}
+		for j := range st.Branches {
+			v.checkClockExtensions(ptrIndex(ptrJoin(sp, "branches"), j), st.Branches[j].Steps)
+		}
+		if st.Body != nil {
+			v.checkClockExtensions(ptrJoin(sp, "body"), st.Body.Steps)
+		}
+	}
+}
 
 // checkClockFrom type-checks every clock's from expression: it must yield
 // a string (a day, YYYY-MM-DD).

@@ -31,3 +31,30 @@ steps:
 		t.Errorf("an unknown variable in from: %v", errs)
 	}
 }
+
+// TestClockExtensionNamesAClock: extendClock must name a declared clock
+// and sits on service steps only.
+func TestClockExtensionNamesAClock(t *testing.T) {
+	flow := `clocks: [{id: c, title: {de: C}, period: P3M, startAt: s}]
+start: s
+steps:
+  - {id: s, type: service, activity: amtsweg.case-number, extendClock: {clock: %s, period: P2M}, next: done}
+  - {id: done, type: end, outcome: ok}
+`
+	if errs := loadErrs(t, header+strings.Replace(flow, "%s", "c", 1), ValidateOptions{}); len(errs) != 0 {
+		t.Errorf("a valid extension: %v", errs)
+	}
+	errs := loadErrs(t, header+strings.Replace(flow, "%s", "x", 1), ValidateOptions{})
+	if len(errs) != 1 || !strings.Contains(errs[0], `steps[0].extendClock.clock: clock "x" does not exist`) {
+		t.Errorf("an unknown clock: %v", errs)
+	}
+	errs = loadErrs(t, header+`clocks: [{id: c, title: {de: C}, period: P3M, startAt: s}]
+start: s
+steps:
+  - {id: s, type: task, role: r, extendClock: {clock: c, period: P2M}, next: done}
+  - {id: done, type: end, outcome: ok}
+`, ValidateOptions{})
+	if len(errs) == 0 || !strings.Contains(strings.Join(errs, "\n"), "extendClock") {
+		t.Errorf("extendClock on a task: %v", errs)
+	}
+}

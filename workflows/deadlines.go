@@ -45,6 +45,9 @@ type clockState struct {
 	State       string    `json:"state"` // running, paused, met, expired
 	PausedDays  int       `json:"pausedDays,omitempty"`
 	PausedSince string    `json:"pausedSince,omitempty"`
+	// Extensions are the periods the clock was extended by, in order,
+	// each counted from the end before it (see options.go).
+	Extensions []string `json:"extensions,omitempty"`
 }
 
 func (c *clockState) view() contract.ClockView {
@@ -124,6 +127,9 @@ func (r *run) resumeClocks(ctx workflow.Context, ids []string) error {
 			if c.ID == id {
 				d, err := r.deadline(ctx, st.Started, c.Period, st.PausedDays)
 				if err != nil {
+					return err
+				}
+				if d, err = r.applyExtensions(ctx, st, d); err != nil {
 					return err
 				}
 				st.Due, st.FiresAt = d.End, d.FiresAt

@@ -284,7 +284,10 @@ func (r *run) enter(ctx workflow.Context, step *definitions.Step, path string, v
 			e.Timeline = &events.TimelineEntry{Text: text(step.Timeline)}
 		})
 	}
-	return r.clocksOnEnter(ctx, step.ID, vars)
+	if err := r.clocksOnEnter(ctx, step.ID, vars); err != nil {
+		return err
+	}
+	return r.extendClockOnEnter(ctx, step)
 }
 
 func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {

@@ -113,6 +113,14 @@ var recordScenarios = []recordScenario{
 			{event: `{"dokumente":[{"art":"standsicherheitsnachweis","datei":"statik.pdf"}]}`},
 			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
 		}},
+	// bauantrag 2.0.0: the review extends the decision period once
+	// (extendClock); recorded waiting for the draft.
+	{name: "bauantrag-v2-extended-waiting", example: "../examples/bauantrag.json", waitAt: "entscheidung-entwerfen",
+		actions: []recordAction{
+			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
+			task("beteiligung/gemeinde/gemeinde-einvernehmen", clerk, `{"erteilt":true}`),
+			task("pruefung", clerk, `{"ergebnis":"entscheidungsreif","fehlendeUnterlagen":[],"fristverlaengerung":true,"verlaengerungsgrund":"Stellungnahme des Wasserverbands steht aus"}`),
+		}},
 	// bauantrag 2.0.0: a draft rejection, approved by the lead, goes to the
 	// hearing (§ 28 VwVfG); the applicant withdraws (options, fees).
 	{name: "bauantrag-v2-hearing-withdrawn", example: "../examples/bauantrag.json", outcome: "withdrawn-by-applicant",

@@ -324,3 +324,60 @@ func TestV2HearingOutlastsDecisionPeriod(t *testing.T) {
 		t.Errorf("certificate: %d", len(m))
 	}
 }
+
+// TestV2DecisionPeriodExtendedThenRejectedAfterHearing: the review extends
+// the decision period once, with reasons, before it ends (§ 42a (2) Satz 3
+// VwVfG). With the deemed approval switched on, a rejection drafted after
+// the original end but within the extension is still heard and issued.
+func TestV2DecisionPeriodExtendedThenRejectedAfterHearing(t *testing.T) {
+	w := newWorldFile(t, day(2026, 3, 2), v2File, fiktionOn)
+	w.do(day(2026, 3, 3), jan, "eingangspruefung-vereinfacht", checkNoAuth)
+	w.do(day(2026, 3, 4), jan, "beteiligung/gemeinde/gemeinde-einvernehmen", consentGiven)
+	// Decision period: complete on receipt, three months from Monday
+	// 2 March = Tuesday 2 June 2026. Tuesday 26 May, before it ends, the
+	// review extends it by two months from 2 June = Sunday 2 August, moved
+	// to Monday 3 August 2026. (The review task was escalated to the lead
+	// on 6 April: anna holds both roles.)
+	w.do(day(2026, 5, 26), anna, "pruefung", `{"ergebnis": "entscheidungsreif", "fehlendeUnterlagen": [],
+		"fristverlaengerung": true, "verlaengerungsgrund": "Die Erschließung ist schwierig zu beurteilen; die Stellungnahme des Wasserverbands steht aus."}`)
+	w.snapshot(day(2026, 5, 27), "extended")
+	// Thursday 4 June, after the original end: a rejection is drafted and
+	// approved; the hearing runs two weeks = Thursday 18 June.
+	w.do(day(2026, 6, 4), anna, "entscheidung-entwerfen", draftReject)
+	w.approve(day(2026, 6, 4).Add(4*time.Hour), bernd, "entscheidung-entwerfen", true)
+	// Wednesday 10 June: the applicant comments; the clerk weighs it and
+	// keeps the rejection, approved again.
+	w.signal(day(2026, 6, 10), "hearing-1", evHearing, `{"art": "aeusserung", "text": "Der Abstand beträgt nach meiner Messung 3,05 m."}`)
+	w.do(day(2026, 6, 11), anna, "anhoerung-auswerten", `{"ergebnis": "ablehnung", "nebenbestimmungen": [],
+		"begruendung": "Die Nachmessung bestätigt 2,40 m; die Abstandsfläche von 3 m (§ 6 ThürBO) ist nicht eingehalten."}`)
+	w.approve(day(2026, 6, 11).Add(4*time.Hour), bernd, "anhoerung-auswerten", true)
+	// Friday 12 June: served; objection period one month = Sunday 12 July,
+	// moved to Monday 13 July 2026.
+	w.signal(day(2026, 6, 12), "zustellung-1", evDelivered, deliveredBy("abholbestaetigung", day(2026, 6, 12)))
+
+	res := w.run("bauantrag.json", "BA-2026-V2-EXTENDED")
+	if res.Outcome != "rejected" {
+		t.Fatalf("outcome %q, want rejected (the extension kept the period open)", res.Outcome)
+	}
+	equal(t, "decision clock", w.clockStates("entscheidungsfrist"), []string{"running 2026-06-02", "running 2026-08-03", "met 2026-08-03"})
+	if snap := w.snapshots["extended"]; snap.NextDeadline == nil || snap.NextDeadline.ID != "entscheidungsfrist" || snap.NextDeadline.Due != "2026-08-03" {
+		t.Errorf("status after the extension: next deadline %+v", snap.NextDeadline)
+	} else if !strings.Contains(strings.Join(timelineTexts(snap), "\n"), "Die Entscheidungsfrist wurde einmalig verlängert.") {
+		t.Errorf("timeline after the extension: %q", timelineTexts(snap))
+	}
+	equal(t, "milestones", w.milestones(), []string{"eingegangen", "eingangspruefung", "beteiligung", "pruefung", "anhoerung", "pruefung", "entschieden", "abgeschlossen"})
+	mails := w.outbox()
+	if m := mailsTo(mails, "erika.mustermann@example.org", "Verlängerung der Entscheidungsfrist"); len(m) != 1 {
+		t.Errorf("extension notice: %+v", m)
+	} else {
+		contains(t, "extension notice", m[0].Body, "endete bisher am 2026-06-02", "bis zum 2026-08-03", "§ 42a Abs. 2 Satz 3 VwVfG", "Wasserverbands")
+	}
+	if m := mailsTo(mails, "erika.mustermann@example.org", "Genehmigungsfiktion"); len(m) != 0 {
+		t.Errorf("a deemed approval inside the extended period: %+v", m)
+	}
+	b := docsNamed(w.efile(), "Bescheid-")
+	if len(b) != 1 || xmlValue(b[0].Content, "entscheidung") != "ablehnung" || xmlValue(b[0].Content, "entscheidungsdatum") != "2026-06-11" {
+		t.Fatalf("decision: %+v", b)
+	}
+	contains(t, "decision", b[0].Content, "Nachmessung bestätigt 2,40 m")
+}
