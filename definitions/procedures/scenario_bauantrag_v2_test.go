@@ -381,3 +381,80 @@ func TestV2DecisionPeriodExtendedThenRejectedAfterHearing(t *testing.T) {
 	}
 	contains(t, "decision", b[0].Content, "Nachmessung bestätigt 2,40 m")
 }
+
+const (
+	evMunicipality = "de.amtsweg.municipality.exemption-statement.v1"
+	checkExempt    = `{"verfahren": "genehmigungsfreistellung", "vollstaendig": true, "fehlendeUnterlagen": [], "behoerden": []}`
+)
+
+// TestV2ExemptionAfterTheMunicipalitysMonth: Genehmigungsfreistellung; the
+// Gemeinde stays silent for its month, then the applicant may build.
+func TestV2ExemptionAfterTheMunicipalitysMonth(t *testing.T) {
+	w := newWorldFile(t, day(2026, 3, 2), v2File, nil)
+	// Friday 13 March: the clerk confirms the exemption; the documents go
+	// to the Gemeinde. One month = Monday 13 April 2026 (Easter Monday was
+	// 6 April). Building may start the day after: Tuesday 14 April.
+	w.do(day(2026, 3, 13), jan, "eingangspruefung-freistellung", checkExempt)
+	w.snapshot(day(2026, 3, 16), "municipality")
+
+	res := w.run("bauantrag-freistellung.json", "BA-2026-V2-EXEMPT")
+	if res.Outcome != "permit-free" {
+		t.Fatalf("outcome %q, want permit-free", res.Outcome)
+	}
+	equal(t, "milestones", w.milestones(), []string{"eingegangen", "eingangspruefung", "freistellung-gemeinde", "genehmigungsfrei"})
+	snap := w.snapshots["municipality"]
+	if snap.Milestone == nil || snap.Milestone.Title.De != "Gemeinde prüft" || snap.Milestone.Title.En != "Municipality checking" ||
+		snap.NextDeadline == nil || snap.NextDeadline.Due != "2026-04-13" {
+		t.Errorf("status while the Gemeinde checks: %+v, next deadline %+v", snap.Milestone, snap.NextDeadline)
+	}
+	mails := w.outbox()
+	if m := mailsTo(mails, "bauamt@musterdorf.example", "Bitte um Stellungnahme"); len(m) != 1 {
+		t.Errorf("documents to the Gemeinde: %+v", m)
+	} else {
+		contains(t, "letter to the Gemeinde", m[0].Body, "bis zum 2026-04-13", "vorläufige Untersagung")
+	}
+	if m := mailsTo(mails, "sommer@example.org", "kein Genehmigungsverfahren"); len(m) != 1 {
+		t.Errorf("notice to the applicant: %+v", m)
+	} else {
+		contains(t, "notice", m[0].Body, "Frist bis 2026-04-13 abgelaufen", "2026-04-14 mit der Ausführung beginnen")
+	}
+}
+
+// TestV2ExemptionOnTheMunicipalitysEarlierStatement: the Gemeinde declares
+// before the month ends that it demands no procedure; building may start
+// on that day.
+func TestV2ExemptionOnTheMunicipalitysEarlierStatement(t *testing.T) {
+	w := newWorldFile(t, day(2026, 3, 2), v2File, nil)
+	w.do(day(2026, 3, 13), jan, "eingangspruefung-freistellung", checkExempt)
+	w.signal(day(2026, 3, 20), "gemeinde-1", evMunicipality, `{"art": "keine-einwaende"}`)
+
+	res := w.run("bauantrag-freistellung.json", "BA-2026-V2-EXEMPT-EARLY")
+	if res.Outcome != "permit-free" {
+		t.Fatalf("outcome %q, want permit-free", res.Outcome)
+	}
+	if m := mailsTo(w.outbox(), "sommer@example.org", "kein Genehmigungsverfahren"); len(m) != 1 {
+		t.Errorf("notice to the applicant: %+v", m)
+	} else {
+		contains(t, "notice", m[0].Body, "Erklärung der Gemeinde vom 2026-03-20", "2026-03-20 mit der Ausführung beginnen")
+	}
+}
+
+// TestV2ExemptionMunicipalityDemandsProcedure: the Gemeinde demands a
+// permit procedure within its month; the applicant may not build.
+func TestV2ExemptionMunicipalityDemandsProcedure(t *testing.T) {
+	w := newWorldFile(t, day(2026, 3, 2), v2File, nil)
+	w.do(day(2026, 3, 13), jan, "eingangspruefung-freistellung", checkExempt)
+	w.signal(day(2026, 4, 1), "gemeinde-1", evMunicipality, `{"art": "verfahren-verlangt"}`)
+
+	res := w.run("bauantrag-freistellung.json", "BA-2026-V2-EXEMPT-DEMANDED")
+	if res.Outcome != "permit-procedure-required" {
+		t.Fatalf("outcome %q, want permit-procedure-required", res.Outcome)
+	}
+	st := w.status()
+	if st.Milestone == nil || st.Milestone.Title.En != "Permit procedure demanded" {
+		t.Errorf("final milestone %+v", st.Milestone)
+	}
+	if m := mailsTo(w.outbox(), "sommer@example.org", "kein Genehmigungsverfahren"); len(m) != 0 {
+		t.Errorf("the applicant was told to build: %+v", m)
+	}
+}
