@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/activities/builtin"
@@ -233,6 +234,10 @@ func newWorldFile(t *testing.T, start time.Time, name string, edit func(string) 
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.SetTestTimeout(5 * time.Minute)
+	// Deadlock detection measures the machine, not the code (the first
+	// workflow task of a process compiles the expressions; on a loaded
+	// machine that took over a second); determinism is the replay tests'.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	proj := &projection{store: st}
 	procworker.Register(env, &activities.Activities{Definitions: registry.Source{Store: st}, Events: proj})
 	// Every plugin activity under its own name, run by the host as the
