@@ -51,9 +51,14 @@ func (v *validator) checkExpressions(top *flow) {
 		env.Declare(expr.VarToday, expr.StringType)
 		env.Declare(expr.VarReceivedOn, expr.StringType)
 	}
+	if v.p.Options != nil {
+		env.Declare(expr.VarOptions, expr.MapOf(expr.DynType))
+	}
 	outs := map[string]outputDecl{}
 	v.declareOutputs(env, top.ptr, v.p.Steps, outs)
 	v.checkExprs(env, top.ptr, v.p.Steps, outs, 0)
+	v.checkClockFrom(env)
+	v.checkClockExtensions("", v.p.Steps)
 }
 
 // declareOutputs declares the output variables of steps (and of steps in

@@ -49,6 +49,10 @@ type Procedure struct {
 	// Clocks are the procedure's legal deadline clocks (e.g. the 3-month
 	// decision period), started by a step and paused by waits.
 	Clocks []Clock `yaml:"clocks,omitempty" json:"clocks,omitempty"`
+	// Options are the definition's settings for rules a designer switches
+	// per Land or authority (e.g. whether a deemed approval applies), seen
+	// by expressions as the variable options. See options.go.
+	Options map[string]any `yaml:"options,omitempty" json:"options,omitempty"`
 
 	// Start is the id of the first step.
 	Start string `yaml:"start" json:"start"`
@@ -119,6 +123,11 @@ type Clock struct {
 	Period  string `yaml:"period" json:"period"`
 	StartAt string `yaml:"startAt" json:"startAt"`
 	StopAt  string `yaml:"stopAt,omitempty" json:"stopAt,omitempty"`
+	// From, when set, is an expression yielding the day ("YYYY-MM-DD") the
+	// period runs from, evaluated when StartAt is entered, e.g. the receipt
+	// of the last missing document; without it the period runs from the
+	// day StartAt is entered. See options.go.
+	From string `yaml:"from,omitempty" json:"from,omitempty"`
 }
 
 // StepType names the kind of a step.
@@ -158,6 +167,10 @@ type Step struct {
 	Retry    *RetryPolicy      `yaml:"retry,omitempty" json:"retry,omitempty"`
 	Timeout  string            `yaml:"timeout,omitempty" json:"timeout,omitempty"` // Go duration, e.g. "30s"
 	OnError  string            `yaml:"onError,omitempty" json:"onError,omitempty"` // step taken on a final error; empty: incident
+	// ExtendClock extends a running clock by a period counted from its
+	// current end when the step starts (e.g. § 42a (2) Satz 3 VwVfG). See
+	// options.go.
+	ExtendClock *ClockExtension `yaml:"extendClock,omitempty" json:"extendClock,omitempty"`
 
 	// task
 	Role     string    `yaml:"role,omitempty" json:"role,omitempty"`

@@ -49,7 +49,7 @@ func Load(filename string, src []byte, opts ValidateOptions) (*Procedure, error)
 // take.
 var reservedVars = map[string]bool{
 	expr.VarApplication: true, expr.VarApplicant: true, expr.VarReference: true, expr.VarTenant: true,
-	expr.VarToday: true, expr.VarReceivedOn: true,
+	expr.VarToday: true, expr.VarReceivedOn: true, expr.VarOptions: true,
 	// CEL keywords and reserved words.
 	"as": true, "break": true, "const": true, "continue": true, "else": true, "false": true, "for": true,
 	"function": true, "if": true, "import": true, "in": true, "let": true, "loop": true, "package": true,

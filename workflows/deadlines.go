@@ -45,6 +45,9 @@ type clockState struct {
 	State       string    `json:"state"` // running, paused, met, expired
 	PausedDays  int       `json:"pausedDays,omitempty"`
 	PausedSince string    `json:"pausedSince,omitempty"`
+	// Extensions are the periods the clock was extended by, in order,
+	// each counted from the end before it (see options.go).
+	Extensions []string `json:"extensions,omitempty"`
 }
 
 func (c *clockState) view() contract.ClockView {
@@ -53,16 +56,20 @@ func (c *clockState) view() contract.ClockView {
 
 // clocksOnEnter starts the clocks that start at step and stops those that
 // stop there.
-func (r *run) clocksOnEnter(ctx workflow.Context, step string) error {
+func (r *run) clocksOnEnter(ctx workflow.Context, step string, vars map[string]any) error {
 	for _, c := range r.def.Clocks {
 		st := r.Clocks[c.ID]
 		switch {
 		case c.StartAt == step && st == nil:
-			d, err := r.deadline(ctx, today(ctx), c.Period, 0)
+			from, err := r.clockFrom(ctx, c, vars)
 			if err != nil {
 				return err
 			}
-			r.Clocks[c.ID] = &clockState{Started: today(ctx), Due: d.End, FiresAt: d.FiresAt, State: "running"}
+			d, err := r.deadline(ctx, from, c.Period, 0)
+			if err != nil {
+				return err
+			}
+			r.Clocks[c.ID] = &clockState{Started: from, Due: d.End, FiresAt: d.FiresAt, State: "running"}
 			r.emitClock(ctx, c.ID)
 		case c.StopAt == step && st != nil && (st.State == "running" || st.State == "paused"):
 			st.State = "met"
@@ -120,6 +127,9 @@ func (r *run) resumeClocks(ctx workflow.Context, ids []string) error {
 			if c.ID == id {
 				d, err := r.deadline(ctx, st.Started, c.Period, st.PausedDays)
 				if err != nil {
+					return err
+				}
+				if d, err = r.applyExtensions(ctx, st, d); err != nil {
 					return err
 				}
 				st.Due, st.FiresAt = d.End, d.FiresAt

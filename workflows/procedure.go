@@ -237,7 +237,7 @@ func (r *run) runFlow(ctx workflow.Context, steps map[string]*definitions.Step, 
 		if top {
 			r.stepsRun++
 		}
-		if err := r.enter(ctx, step, path); err != nil {
+		if err := r.enter(ctx, step, path, vars); err != nil {
 			return "", err
 		}
 		if step.Type == definitions.StepEnd {
@@ -268,7 +268,7 @@ func (r *run) mayContinueAsNew(ctx workflow.Context) bool {
 }
 
 // enter applies what every step does on entry: milestone, timeline, clocks.
-func (r *run) enter(ctx workflow.Context, step *definitions.Step, path string) error {
+func (r *run) enter(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) error {
 	if step.Milestone != "" && step.Milestone != r.Milestone {
 		for _, m := range r.def.Milestones {
 			if m.ID == step.Milestone {
@@ -284,7 +284,10 @@ func (r *run) enter(ctx workflow.Context, step *definitions.Step, path string) e
 			e.Timeline = &events.TimelineEntry{Text: text(step.Timeline)}
 		})
 	}
-	return r.clocksOnEnter(ctx, step.ID)
+	if err := r.clocksOnEnter(ctx, step.ID, vars); err != nil {
+		return err
+	}
+	return r.extendClockOnEnter(ctx, step)
 }
 
 func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
@@ -374,6 +377,7 @@ func (r *run) scope(ctx workflow.Context, vars map[string]any) map[string]any {
 		received = workflow.GetInfo(ctx).WorkflowStartTime
 	}
 	vars[expr.VarReceivedOn] = received.In(berlin).Format(time.DateOnly)
+	r.scopeOptions(vars)
 	return vars
 }
 

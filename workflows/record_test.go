@@ -40,6 +40,9 @@ type recordAction struct {
 	data  string
 	// event: the applicant sends this documents-submitted data instead.
 	event string
+	// eventType: the CloudEvents type of event, when not
+	// documents-submitted.
+	eventType string
 	// cancel: an operator cancels the procedure instead.
 	cancel bool
 }
@@ -100,6 +103,34 @@ var recordScenarios = []recordScenario{
 		actions: []recordAction{
 			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":false,"fehlendeUnterlagen":["Lageplan im Maßstab 1:500"],"behoerden":[]}`),
 			{event: `{"dokumente":[{"art":"lageplan","datei":"lageplan-1-500.pdf"}]}`},
+		}},
+	// bauantrag 2.0.0 (new applications from 1 December 2026): the
+	// documents complete the application, the decision clock runs from
+	// their receipt (clocks[].from); recorded waiting for the municipality.
+	{name: "bauantrag-v2-documents-clock-from-waiting", example: "../examples/bauantrag.json", waitAt: "beteiligung/gemeinde/gemeinde-einvernehmen",
+		actions: []recordAction{
+			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":false,"fehlendeUnterlagen":["Standsicherheitsnachweis"],"behoerden":[]}`),
+			{event: `{"dokumente":[{"art":"standsicherheitsnachweis","datei":"statik.pdf"}]}`},
+			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
+		}},
+	// bauantrag 2.0.0: the review extends the decision period once
+	// (extendClock); recorded waiting for the draft.
+	{name: "bauantrag-v2-extended-waiting", example: "../examples/bauantrag.json", waitAt: "entscheidung-entwerfen",
+		actions: []recordAction{
+			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
+			task("beteiligung/gemeinde/gemeinde-einvernehmen", clerk, `{"erteilt":true}`),
+			task("pruefung", clerk, `{"ergebnis":"entscheidungsreif","fehlendeUnterlagen":[],"fristverlaengerung":true,"verlaengerungsgrund":"Stellungnahme des Wasserverbands steht aus"}`),
+		}},
+	// bauantrag 2.0.0: a draft rejection, approved by the lead, goes to the
+	// hearing (§ 28 VwVfG); the applicant withdraws (options, fees).
+	{name: "bauantrag-v2-hearing-withdrawn", example: "../examples/bauantrag.json", outcome: "withdrawn-by-applicant",
+		actions: []recordAction{
+			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
+			task("beteiligung/gemeinde/gemeinde-einvernehmen", clerk, `{"erteilt":true}`),
+			task("pruefung", clerk, `{"ergebnis":"entscheidungsreif","fehlendeUnterlagen":[]}`),
+			task("entscheidung-entwerfen", clerk, `{"ergebnis":"ablehnung","nebenbestimmungen":[],"begruendung":"Abstandsflächen nicht eingehalten (§ 6 ThürBO)"}`),
+			task("entscheidung-entwerfen", teamLead, `{"approved":true}`),
+			{event: `{"art":"ruecknahme"}`, eventType: "de.amtsweg.applicant.hearing-reply.v1"},
 		}},
 }
 
@@ -200,7 +231,11 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 				t.Fatalf("cancel: %v", err)
 			}
 		case a.event != "":
-			v, err := events.Encode(fmt.Sprintf("%s-ev%d", ref, i), "urn:amtsweg:record", "de.amtsweg.applicant.documents-submitted.v1",
+			typ := a.eventType
+			if typ == "" {
+				typ = "de.amtsweg.applicant.documents-submitted.v1"
+			}
+			v, err := events.Encode(fmt.Sprintf("%s-ev%d", ref, i), "urn:amtsweg:record", typ,
 				ref, time.Now(), json.RawMessage(a.event))
 			if err != nil {
 				t.Fatal(err)

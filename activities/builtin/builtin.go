@@ -65,6 +65,9 @@ type LegalDeadlineInput struct {
 
 // LegalDeadlineOutput is the output of amtsweg.deadline.
 type LegalDeadlineOutput struct {
+	// From is the day the period runs from (the input's from), so that a
+	// later step can name the triggering day, e.g. a clock's from.
+	From string `json:"from"`
 	// End is the last day of the period (YYYY-MM-DD).
 	End string `json:"end"`
 	// Rules explain the computation, one rule per line.
@@ -78,7 +81,7 @@ func legalDeadline(ctx context.Context, _ sdk.CallInfo, in LegalDeadlineInput) (
 	if err != nil {
 		return LegalDeadlineOutput{}, sdk.Finalf("amtsweg.deadline: %v", err)
 	}
-	return LegalDeadlineOutput{End: res.End, Rules: res.Rules}, nil
+	return LegalDeadlineOutput{From: in.From, End: res.End, Rules: res.Rules}, nil
 }
 
 // CaseNumbers assigns file numbers; *store.Store is the implementation.

@@ -30,6 +30,9 @@ const (
 	// VarReceivedOn is the day the application was received (YYYY-MM-DD,
 	// Europe/Berlin), the receipt date of the intake event.
 	VarReceivedOn = "receivedOn"
+	// VarOptions is the definition's options (map(string, dyn)); declared
+	// only in definitions that have options.
+	VarOptions = "options"
 )
 
 // Env declares the variables an expression may use and their types. The

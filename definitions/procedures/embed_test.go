@@ -60,12 +60,16 @@ func TestBundledProceduresAreValid(t *testing.T) {
 	if len(ps) != len(Files()) || !slices.Contains(Files(), "gewerbeanmeldung.yaml") {
 		t.Fatalf("loaded %d of %v", len(ps), Files())
 	}
+	// One key may ship in several versions (bauantrag 1.0.0 and 2.0.0), so
+	// that instances of the older version keep it; key and version are
+	// unique.
 	keys := map[string]bool{}
 	for _, p := range ps {
-		if keys[p.Key] {
-			t.Errorf("two bundled procedures have key %q", p.Key)
+		kv := p.Key + " " + p.Version
+		if keys[kv] {
+			t.Errorf("two bundled procedures are %s", kv)
 		}
-		keys[p.Key] = true
+		keys[kv] = true
 		for _, st := range p.Steps {
 			if st.Type == definitions.StepService {
 				if _, _, ok := builtins.Lookup(st.Activity); !ok {

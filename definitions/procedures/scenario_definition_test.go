@@ -35,13 +35,19 @@ func TestDefinitionValidatesAgainstThePlugins(t *testing.T) {
 			t.Fatalf("the host offers no %s; it offers %v", want, cat.Names())
 		}
 	}
-	src, err := procedures.FS.ReadFile("bauantrag.yaml")
+	for _, name := range []string{"bauantrag.yaml", "bauantrag-v2.yaml"} {
+		t.Run(name, func(t *testing.T) { checkAgainstPlugins(t, name, cat) })
+	}
+}
+
+func checkAgainstPlugins(t *testing.T, name string, cat definitions.Activities) {
+	src, err := procedures.FS.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := definitions.Load("bauantrag.yaml", src, definitions.ValidateOptions{Activities: cat})
+	p, err := definitions.Load(name, src, definitions.ValidateOptions{Activities: cat})
 	if err != nil {
-		t.Fatalf("bauantrag.yaml does not validate against the plugins:\n%v", err)
+		t.Fatalf("%s does not validate against the plugins:\n%v", name, err)
 	}
 	// Every step names its citizen milestone, every milestone has both
 	// languages.
@@ -69,7 +75,7 @@ func TestDefinitionValidatesAgainstThePlugins(t *testing.T) {
 		t.Errorf("calendar %s, want DE-TH", p.Calendar)
 	}
 	// A catalog without the plugins must fail: the check above is real.
-	if _, err := definitions.Load("bauantrag.yaml", src, definitions.ValidateOptions{Activities: definitions.Activities{}}); err == nil ||
+	if _, err := definitions.Load(name, src, definitions.ValidateOptions{Activities: definitions.Activities{}}); err == nil ||
 		!strings.Contains(err.Error(), `activity "fees.compute" does not exist`) {
 		t.Errorf("validation without the plugins: %v", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/activities/builtin"
@@ -185,16 +186,30 @@ func newHost(t *testing.T, st *store.Store, dataDir string) *host.Host {
 // catalog and stores it, exactly as `amtsweg definitions deploy` does.
 func deploy(t *testing.T, ctx context.Context, st *store.Store, h *host.Host) definitions.Ref {
 	t.Helper()
-	src, err := procedures.FS.ReadFile("bauantrag.yaml")
+	return deployFile(t, ctx, st, h, "bauantrag.yaml", nil)
+}
+
+// deployFile deploys the bundled definition file name; edit, when set,
+// changes its text first (e.g. to switch a definition option on).
+func deployFile(t *testing.T, ctx context.Context, st *store.Store, h *host.Host, name string, edit func(string) string) definitions.Ref {
+	t.Helper()
+	src, err := procedures.FS.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		changed := edit(string(src))
+		if changed == string(src) {
+			t.Fatalf("the edit of %s changed nothing", name)
+		}
+		src = []byte(changed)
 	}
 	if err := registry.PublishCatalog(ctx, st, h.Activities()); err != nil {
 		t.Fatal(err)
 	}
-	res, err := (&registry.Deployer{Store: st}).Deploy(ctx, "bauantrag.yaml", src, "scenario-test")
+	res, err := (&registry.Deployer{Store: st}).Deploy(ctx, name, src, "scenario-test")
 	if err != nil {
-		t.Fatalf("deploy bauantrag.yaml: %v", err)
+		t.Fatalf("deploy %s: %v", name, err)
 	}
 	return res.Ref
 }
@@ -202,17 +217,28 @@ func deploy(t *testing.T, ctx context.Context, st *store.Store, h *host.Host) de
 // newWorld prepares a scenario whose application arrives at start.
 func newWorld(t *testing.T, start time.Time) *world {
 	t.Helper()
+	return newWorldFile(t, start, "bauantrag.yaml", nil)
+}
+
+// newWorldFile prepares a scenario on the bundled definition file name,
+// edited by edit when set (see deployFile).
+func newWorldFile(t *testing.T, start time.Time, name string, edit func(string) string) *world {
+	t.Helper()
 	ctx := context.Background()
 	st, _ := storetest.New(t)
 	dataDir := t.TempDir()
 	h := newHost(t, st, dataDir)
-	ref := deploy(t, ctx, st, h)
+	ref := deployFile(t, ctx, st, h, name, edit)
 
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.SetTestTimeout(5 * time.Minute)
+	// Deadlock detection measures the machine, not the code (the first
+	// workflow task of a process compiles the expressions; on a loaded
+	// machine that took over a second); determinism is the replay tests'.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	proj := &projection{store: st}
 	procworker.Register(env, &activities.Activities{Definitions: registry.Source{Store: st}, Events: proj})
 	// Every plugin activity under its own name, run by the host as the
@@ -266,7 +292,7 @@ func loadExampleBytes(t *testing.T, raw []byte) submission {
 func (w *world) run(example, reference string) contract.Result {
 	w.t.Helper()
 	sub := loadExample(w.t, example)
-	if sub.Procedure != "bauantrag" {
+	if sub.Procedure != w.ref.Key {
 		w.t.Fatalf("%s is for procedure %q", example, sub.Procedure)
 	}
 	w.reference = reference

@@ -29,6 +29,10 @@ type Schedule struct {
 	Rounding   string               `yaml:"rounding" json:"rounding"`
 	Procedures map[string]Procedure `yaml:"procedures" json:"procedures"`
 	Items      map[string]Item      `yaml:"items" json:"items"`
+	// Withdrawal is the rule for an application withdrawn (or deemed
+	// withdrawn) before the decision; nil: the schedule has none and a
+	// withdrawn application cannot be charged by it.
+	Withdrawal *Withdrawal `yaml:"withdrawal,omitempty" json:"withdrawal,omitempty"`
 }
 
 // Procedure is the fee of one procedure type: Rate per mille of the
@@ -112,6 +116,20 @@ func (s *Schedule) check() error {
 			return fmt.Errorf("procedures.%s: minimum %s is above maximum %s", name, p.Minimum, p.Maximum)
 		}
 	}
+	if w := s.Withdrawal; w != nil {
+		sh, err := decimal(w.Share)
+		if err != nil {
+			return fmt.Errorf("withdrawal.share: %w", err)
+		}
+		if sh.Sign() < 0 || sh.Cmp(big.NewRat(1, 1)) > 0 {
+			return fmt.Errorf("withdrawal.share %s: give a share between 0 and 1", w.Share)
+		}
+		if w.Minimum != "" {
+			if _, err := decimal(w.Minimum); err != nil {
+				return fmt.Errorf("withdrawal.minimum: %w", err)
+			}
+		}
+	}
 	for name, it := range s.Items {
 		if (it.PerUnit == "") == (it.Rate == "") {
 			return fmt.Errorf("items.%s: set exactly one of perUnit and rate", name)
@@ -126,6 +144,18 @@ func (s *Schedule) check() error {
 		}
 	}
 	return nil
+}
+
+// Withdrawal charges a share of the procedure fee when the application is
+// withdrawn or deemed withdrawn before the decision.
+type Withdrawal struct {
+	Tarif string `yaml:"tarif" json:"tarif"`
+	Title string `yaml:"title" json:"title"`
+	// Share is the part of the procedure fee charged, a decimal between 0
+	// and 1 (e.g. "0.25").
+	Share string `yaml:"share" json:"share"`
+	// Minimum bounds the charged share from below; empty for none.
+	Minimum string `yaml:"minimum,omitempty" json:"minimum,omitempty"`
 }
 
 // ProcedureTypes lists the schedule's procedure types, sorted.
@@ -152,6 +182,10 @@ type Input struct {
 	StructuralReview bool `json:"structuralReview,omitempty"`
 	// Participations counts the authorities and bodies participated.
 	Participations int `json:"participations,omitempty"`
+	// Withdrawn is true when the application was withdrawn or is deemed
+	// withdrawn before the decision: the schedule's withdrawal share of the
+	// procedure fee is charged instead of the full fee and its items.
+	Withdrawn bool `json:"withdrawn,omitempty"`
 }
 
 // LineItem is one line of a fee.
@@ -204,6 +238,22 @@ func (s *Schedule) Compute(in Input) (Fee, error) {
 	}
 	if hi := mustDecimal(p.Maximum); base.Cmp(hi) > 0 {
 		base, li.Note = hi, "Höchstgebühr"
+	}
+	if in.Withdrawn {
+		w := s.Withdrawal
+		if w == nil {
+			return Fee{}, fmt.Errorf("fee schedule %s has no withdrawal rule; add withdrawal: {tarif, title, share} to charge a withdrawn application", s.ID)
+		}
+		share := new(big.Rat).Mul(s.round(base), mustDecimal(w.Share))
+		wl := LineItem{Code: "withdrawal", Tarif: w.Tarif, Title: w.Title, Basis: toFloat(s.round(base)), Rate: w.Share, Note: "Rücknahme vor der Entscheidung"}
+		if w.Minimum != "" {
+			if lo := mustDecimal(w.Minimum); share.Cmp(lo) < 0 {
+				share = lo
+			}
+		}
+		add(wl, share)
+		fee.Amount = toFloat(total)
+		return fee, nil
 	}
 	add(li, base)
 

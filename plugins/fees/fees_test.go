@@ -42,6 +42,15 @@ func TestCompute(t *testing.T) {
 			1750 + 2*50 + 750 + 3*25, []string{"", "", "", ""}},
 		{"structural review minimum", fees.Input{ProcedureType: "demolition", BuildingCosts: 20000, StructuralReview: true},
 			75 + 200, []string{"Mindestgebühr", "Mindestgebühr"}},
+		// Withdrawal (the schedule's unverified rule: a quarter of the
+		// procedure fee, at least 50 EUR): Nr. 1.1.1 for 320,000 EUR is
+		// 1,920 EUR; a quarter is 480 EUR.
+		{"withdrawn", fees.Input{ProcedureType: "simplified", BuildingCosts: 320000, Withdrawn: true}, 480, []string{"Rücknahme vor der Entscheidung"}},
+		// No items for a withdrawn application: 1,750 EUR / 4 = 437.50 EUR,
+		// the two deviations are not decided and not charged.
+		{"withdrawn without items", fees.Input{ProcedureType: "regular", BuildingCosts: 250000, Exemptions: 2, Withdrawn: true}, 437.5, []string{"Rücknahme vor der Entscheidung"}},
+		// 50 EUR minimum fee / 4 = 12.50 EUR, raised to the 50 EUR minimum.
+		{"withdrawn minimum", fees.Input{ProcedureType: "simplified", BuildingCosts: 5000, Withdrawn: true}, 50, []string{"Rücknahme vor der Entscheidung"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

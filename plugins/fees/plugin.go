@@ -51,6 +51,7 @@ func inputSchema(s *Schedule) json.RawMessage {
 			"exemptions":       map[string]any{"type": "integer", "minimum": 0, "description": "Number of decisions on deviations, exceptions or exemptions"},
 			"structuralReview": map[string]any{"type": "boolean", "description": "The authority reviews the structural documents"},
 			"participations":   map[string]any{"type": "integer", "minimum": 0, "description": "Number of authorities and bodies participated"},
+			"withdrawn":        map[string]any{"type": "boolean", "description": "The application was withdrawn or is deemed withdrawn before the decision: the schedule's withdrawal share is charged"},
 		},
 	}
 	b, _ := json.Marshal(schema)
