@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,25 +156,46 @@ func TestStatusWrongCodeAndUnknownReferenceLookAlike(t *testing.T) {
 
 func TestStatusRateLimitsFailures(t *testing.T) {
 	srv, _ := newServer(t, api.Config{
-		ReferenceFailures: api.Limit{Burst: 3, Every: time.Hour},
-		ClientFailures:    api.Limit{Burst: 5, Every: time.Hour},
+		ReferenceFailures:      api.Limit{Burst: 3, Every: time.Hour},
+		ClientFailures:         api.Limit{Burst: 5, Every: time.Hour},
+		ReferenceTotalFailures: api.Limit{Burst: 6, Every: time.Hour},
 	})
-	// Per reference: three wrong guesses from different clients, then even
-	// the right code is refused for a while.
+	// Per reference and client: three wrong guesses, then this client is
+	// refused even with the right code for a while...
 	for i := range 3 {
-		if a := get(t, srv, "/api/v1/status/"+ref, "X-Access-Code", "WRONG", "X-Test-Client", strconv.Itoa(i)); a.code != http.StatusNotFound {
+		if a := get(t, srv, "/api/v1/status/"+ref, "X-Access-Code", "WRONG", "X-Test-Client", "mallory"); a.code != http.StatusNotFound {
 			t.Fatalf("guess %d: %d", i, a.code)
 		}
 	}
-	a := get(t, srv, "/api/v1/status/"+ref, "X-Access-Code", storetest.AccessCode, "X-Test-Client", "legit")
+	a := get(t, srv, "/api/v1/status/"+ref, "X-Access-Code", storetest.AccessCode, "X-Test-Client", "mallory")
 	if a.code != http.StatusTooManyRequests {
-		t.Fatalf("after 3 failures on the reference: %d %s", a.code, a.body)
+		t.Fatalf("after 3 failures of this client on the reference: %d %s", a.code, a.body)
 	}
 	if ra, err := strconv.Atoi(a.header.Get("Retry-After")); err != nil || ra <= 0 || ra > 3600 {
 		t.Errorf("Retry-After = %q", a.header.Get("Retry-After"))
 	}
 	if a.header.Get("Cache-Control") != "no-store" || !strings.Contains(string(a.body), `"hint"`) {
 		t.Errorf("429 answer: %v %s", a.header, a.body)
+	}
+	// ...but the citizen on another connection is not locked out (#21.3).
+	if a := get(t, srv, "/api/v1/status/"+ref, "X-Access-Code", storetest.AccessCode, "X-Test-Client", "citizen"); a.code != http.StatusOK {
+		t.Fatalf("the citizen after someone else's failures: %d %s", a.code, a.body)
+	}
+
+	// Per reference over all clients: three more addresses guess once each,
+	// six failures in all use up the reference's total budget. From then on
+	// only an address without a failure on it may try: the citizen's
+	// first, correct attempt passes, a guesser's second attempt does not.
+	for i := range 3 {
+		if a := get(t, srv, "/api/v1/status/"+ref, "X-Access-Code", "WRONG", "X-Test-Client", "bot"+strconv.Itoa(i)); a.code != http.StatusNotFound {
+			t.Fatalf("distributed guess %d: %d", i, a.code)
+		}
+	}
+	if a := get(t, srv, "/api/v1/status/"+ref, "X-Access-Code", storetest.AccessCode, "X-Test-Client", "bot0"); a.code != http.StatusTooManyRequests {
+		t.Errorf("a guessing address while the reference is guessed from many: %d %s", a.code, a.body)
+	}
+	if a := get(t, srv, "/api/v1/status/"+ref, "X-Access-Code", storetest.AccessCode, "X-Test-Client", "citizen-phone"); a.code != http.StatusOK {
+		t.Errorf("the citizen while the reference is guessed from many addresses: %d %s", a.code, a.body)
 	}
 
 	// Per client: failures on many references from one address.
@@ -185,15 +207,66 @@ func TestStatusRateLimitsFailures(t *testing.T) {
 	if a := get(t, srv, "/api/v1/status/X-99", "X-Access-Code", "WRONG", "X-Test-Client", "scanner"); a.code != http.StatusTooManyRequests {
 		t.Errorf("scanner after 5 failures: %d", a.code)
 	}
+	// Malformed references count against the client too.
+	if a := get(t, srv, "/api/v1/status/"+strings.Repeat("x", 80), "X-Access-Code", "WRONG", "X-Test-Client", "scanner"); a.code != http.StatusTooManyRequests {
+		t.Errorf("scanner with a malformed reference after 5 failures: %d", a.code)
+	}
 	// Another client and another reference are not affected.
 	if a := get(t, srv, "/api/v1/status/X-99", "X-Access-Code", "WRONG", "X-Test-Client", "other"); a.code != http.StatusNotFound {
 		t.Errorf("other client: %d", a.code)
 	}
 }
 
+// TestStatusLimiterMemoryIsBounded is #21.2: oversized references in the
+// path must not be kept. 200 references of 600 KB each are 120 MB if the
+// limiter keys anything by them.
+func TestStatusLimiterMemoryIsBounded(t *testing.T) {
+	s, _ := storetest.New(t)
+	server := api.New(api.Config{Store: s, ClientAddress: func(r *http.Request) string { return r.Header.Get("X-Test-Client") }})
+	srv := httptest.NewServer(server.Handler())
+	defer srv.Close()
+	want := get(t, srv, "/api/v1/status/BA-2025-9999", "X-Access-Code", "WRONG", "X-Test-Client", "probe")
+
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 200 {
+		big := fmt.Sprintf("BA-%d-", i) + strings.Repeat("A", 600<<10)
+		a := get(t, srv, "/api/v1/status/"+big, "X-Access-Code", "WRONG", "X-Test-Client", strconv.Itoa(i))
+		if a.code != http.StatusNotFound || string(a.body) != string(want.body) {
+			t.Fatalf("oversized reference %d: %d %s", i, a.code, a.body)
+		}
+	}
+	// Valid references, each from its own client: entries stay within the
+	// fixed tables.
+	for i := range 300 {
+		get(t, srv, fmt.Sprintf("/api/v1/status/BA-2025-%04d", i), "X-Access-Code", "WRONG", "X-Test-Client", "c"+strconv.Itoa(i))
+	}
+	srv.CloseClientConnections()
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+
+	pair, client, reference := api.LimiterInUse(server)
+	// The oversized references were counted against their clients only
+	// (200 + 300 + the probe), never under the reference: at most 301
+	// buckets keyed by a reference (fewer when two keys share a bucket).
+	if pair == 0 || pair > 301 || reference == 0 || reference > 301 || client > 501 || client < 301 {
+		t.Errorf("buckets in use: per reference and client %d, per client %d, per reference %d; want at most 301, 501, 301", pair, client, reference)
+	}
+	if total := api.LimiterBuckets(server); total > 3*(1<<16) {
+		t.Errorf("the limiter tables hold %d buckets, more than their fixed size", total)
+	}
+	// What is retained does not grow with what was sent: 120 MB went in;
+	// allow 16 MB for everything else the test allocates.
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 16<<20 {
+		t.Errorf("heap grew by %d MB after 200 requests with 600 KB references", grew>>20)
+	}
+}
+
 func TestHealthMetricsAndExtraRoutes(t *testing.T) {
 	var ready error = errors.New("migrations pending")
-	srv, _ := newServer(t, api.Config{Ready: func() error { return ready }})
+	srv, _ := newServer(t, api.Config{Ready: func() error { return ready }, PublicMetrics: true})
 	if a := get(t, srv, "/healthz"); a.code != http.StatusServiceUnavailable || !strings.Contains(string(a.body), "migrations pending") {
 		t.Errorf("not ready: %d %s", a.code, a.body)
 	}
@@ -232,5 +305,50 @@ func TestRemoteAddress(t *testing.T) {
 		if got := api.RemoteAddress(r); got != want {
 			t.Errorf("RemoteAddress(%s) = %s, want %s", addr, got, want)
 		}
+	}
+}
+
+// TestSecurityHeaders: every answer forbids framing and sniffing and
+// restricts what a page may load; over TLS it pins HTTPS (HSTS). /metrics
+// is not on the public routes unless asked for.
+func TestSecurityHeaders(t *testing.T) {
+	s, _ := storetest.New(t)
+	h := api.New(api.Config{Store: s}).Handler()
+	plain := httptest.NewServer(h)
+	defer plain.Close()
+	tls := httptest.NewTLSServer(h)
+	defer tls.Close()
+
+	a := get(t, plain, "/healthz")
+	for name, want := range map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "no-referrer",
+		"X-Frame-Options":        "DENY",
+	} {
+		if got := a.header.Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	csp := a.header.Get("Content-Security-Policy")
+	for _, d := range []string{"frame-ancestors 'none'", "default-src 'self'", "form-action 'self'", "object-src 'none'"} {
+		if !strings.Contains(csp, d) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, d)
+		}
+	}
+	if hsts := a.header.Get("Strict-Transport-Security"); hsts != "" {
+		t.Errorf("HSTS over plain HTTP: %q", hsts)
+	}
+
+	res, err := tls.Client().Get(tls.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if hsts := res.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(hsts, "max-age=31536000") {
+		t.Errorf("HSTS over TLS: %q", hsts)
+	}
+
+	if a := get(t, plain, "/metrics"); a.code != http.StatusNotFound {
+		t.Errorf("/metrics on the public routes without PublicMetrics: %d", a.code)
 	}
 }

@@ -50,11 +50,24 @@ type Config struct {
 	// default is the connection's remote IP (IPv6 by /64). Behind a reverse
 	// proxy, supply one that reads the proxy's header.
 	ClientAddress func(*http.Request) string
-	// ReferenceFailures and ClientFailures limit failed status lookups per
-	// reference (default 5, then one per 5 minutes) and per client address
-	// (default 20, then one per 30 seconds).
-	ReferenceFailures Limit
-	ClientFailures    Limit
+	// Failed status lookups are limited three ways (see docs/security.md
+	// for the guessing cost):
+	//
+	// ReferenceFailures per reference and client address together (default
+	// 5, then one per 5 minutes): a client that guesses locks out only
+	// itself, never the citizen on another connection.
+	// ClientFailures per client address over all references (default 20,
+	// then one per 30 seconds).
+	// ReferenceTotalFailures per reference over all clients (default 100,
+	// then one per 3 minutes; far above a person's typing errors). When it
+	// is used up, the reference is being guessed from many addresses: a
+	// client may then try only with a clean record on that reference (no
+	// failure within ReferenceFailures' refill), so the citizen's first,
+	// correct attempt still passes while every guessing address gets one
+	// guess per refill.
+	ReferenceFailures      Limit
+	ClientFailures         Limit
+	ReferenceTotalFailures Limit
 
 	// Verifier authenticates clerks, designers and operators (bearer JWTs
 	// from the OIDC provider); the routes that need it are not served
@@ -65,6 +78,11 @@ type Config struct {
 	Procedures *procclient.Client
 	// Deployer validates and stores procedure definitions.
 	Deployer *registry.Deployer
+	// PublicMetrics serves GET /metrics on this server's routes. Off by
+	// default: in production, metrics go to their own listener
+	// (MetricsHandler), away from the public port, since they show
+	// request counts per route to anyone who can reach it.
+	PublicMetrics bool
 }
 
 // Server is the HTTP API server.
@@ -72,8 +90,9 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	mux       *http.ServeMux
-	byRef     *keyedLimiter
-	byClient  *keyedLimiter
+	byPair    *bucketTable
+	byClient  *bucketTable
+	byRef     *bucketTable
 	dummyHash []byte
 }
 
@@ -91,16 +110,22 @@ func New(cfg Config) *Server {
 	if cfg.ClientFailures.Burst <= 0 {
 		cfg.ClientFailures = Limit{Burst: 20, Every: 30 * time.Second}
 	}
+	if cfg.ReferenceTotalFailures.Burst <= 0 {
+		cfg.ReferenceTotalFailures = Limit{Burst: 100, Every: 3 * time.Minute}
+	}
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
 		mux:       http.NewServeMux(),
-		byRef:     newKeyedLimiter(cfg.ReferenceFailures),
-		byClient:  newKeyedLimiter(cfg.ClientFailures),
+		byPair:    newBucketTable(cfg.ReferenceFailures),
+		byClient:  newBucketTable(cfg.ClientFailures),
+		byRef:     newBucketTable(cfg.ReferenceTotalFailures),
 		dummyHash: make([]byte, 32),
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", promhttp.Handler())
+	if cfg.PublicMetrics {
+		s.mux.Handle("GET /metrics", MetricsHandler())
+	}
 	s.mux.HandleFunc("GET /api/v1/status/{reference}", s.status)
 	if cfg.Deployer != nil {
 		s.routeDefinitions()
@@ -110,6 +135,21 @@ func New(cfg Config) *Server {
 	}
 	return s
 }
+
+// MetricsHandler serves the process's Prometheus metrics, for a listener
+// of its own (see Config.PublicMetrics).
+func MetricsHandler() http.Handler { return promhttp.Handler() }
+
+// contentSecurityPolicy lets the pages load their own scripts, styles and
+// images only, never be framed (frame-ancestors, with X-Frame-Options for
+// older browsers), and post forms only to this site. JSON answers carry it
+// too; it costs nothing there.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// hstsMaxAge is the Strict-Transport-Security answer over TLS: one year,
+// the usual value (and the minimum for browsers' preload lists).
+const hstsMaxAge = "max-age=31536000; includeSubDomains"
 
 // Handle registers another route on the server (Go 1.22 ServeMux
 // pattern, e.g. "GET /api/v1/tasks").
@@ -130,6 +170,11 @@ func (s *Server) Handler() http.Handler {
 		h := rec.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", hstsMaxAge)
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)

@@ -106,7 +106,7 @@ func text(t events.LocalText, lang string) string {
 
 const (
 	notFoundMsg  = "no application with this reference and access code"
-	notFoundHint = "check the reference and the access code in your confirmation of receipt; both are case-insensitive"
+	notFoundHint = "check the reference (exactly as printed) and the access code (case, spaces and hyphens do not matter) in your confirmation of receipt"
 )
 
 // ErrNoApplication is LookupStatus's answer both for an unknown reference
@@ -117,8 +117,9 @@ var ErrNoApplication = errors.New(notFoundMsg)
 // failed); the caller should ask the citizen to try again later.
 var ErrStatusUnavailable = errors.New("status temporarily unavailable")
 
-// TooManyAttemptsError means the reference or the client address has used
-// up its failed attempts; RetryAfter says when the next one is allowed.
+// TooManyAttemptsError means this client has used up its failed attempts
+// (on this reference, or over all references); RetryAfter says when the
+// next one is allowed.
 type TooManyAttemptsError struct {
 	RetryAfter time.Duration
 }
@@ -127,11 +128,27 @@ func (e *TooManyAttemptsError) Error() string {
 	return "too many failed attempts: wait " + e.RetryAfter.Round(time.Second).String() + " before trying again"
 }
 
+// pairKey is the limiter key of a reference and a client together.
+func pairKey(reference, client string) string { return reference + "\x00" + client }
+
+// retryAfter is how long client must wait before its next attempt on
+// reference, 0 if it may try now. reference must have a valid format.
+func (s *Server) retryAfter(reference, client string, now time.Time) time.Duration {
+	need := 1.0
+	if s.byRef.exhausted(reference, now) {
+		// Guessed from many addresses: only a clean record may try.
+		need = float64(s.cfg.ReferenceFailures.Burst)
+	}
+	return max(s.byPair.retryAfter(pairKey(reference, client), need, now), s.byClient.retryAfter(client, 1, now))
+}
+
 // LookupStatus is the status API's access check for other front ends of
-// the same server (the citizen's status page): it applies the rate limits
-// of failed attempts per reference and per client address (taken from r
-// with Config.ClientAddress), reads the application, compares the SHA-256
-// of the canonical access code in constant time (an unknown reference is
+// the same server (the citizen's status page): it validates the
+// reference's format (a malformed one is counted against the client only,
+// and never stored), applies the limits of failed attempts (see
+// Config.ReferenceFailures; the client is taken from r with
+// Config.ClientAddress), reads the application, compares the SHA-256 of
+// the canonical access code in constant time (an unknown reference is
 // compared against a dummy hash, so it costs what a wrong code costs),
 // counts a failure, and returns the public status with texts in lang ("de"
 // or "en").
@@ -143,18 +160,21 @@ func (e *TooManyAttemptsError) Error() string {
 func (s *Server) LookupStatus(r *http.Request, reference, accessCode, lang string) (StatusResponse, error) {
 	client := s.cfg.ClientAddress(r)
 	now := time.Now()
-	if wait := max(s.byRef.retryAfter(reference, now), s.byClient.retryAfter(client, now)); wait > 0 {
+	if events.ValidateReference(reference) != nil {
+		// No application has this reference; say so as for any unknown
+		// one, but keep nothing keyed by what the client sent.
+		if wait := s.byClient.retryAfter(client, 1, now); wait > 0 {
+			return StatusResponse{}, &TooManyAttemptsError{RetryAfter: wait}
+		}
+		s.byClient.fail(client, now)
+		return StatusResponse{}, ErrNoApplication
+	}
+	if wait := s.retryAfter(reference, client, now); wait > 0 {
 		return StatusResponse{}, &TooManyAttemptsError{RetryAfter: wait}
 	}
 	sum := sha256.Sum256([]byte(events.CanonicalAccessCode(accessCode)))
 
-	var st store.Status
-	var err error
-	if events.ValidateReference(reference) == nil {
-		st, err = s.cfg.Store.ApplicationStatus(r.Context(), reference)
-	} else {
-		err = store.ErrNotFound
-	}
+	st, err := s.cfg.Store.ApplicationStatus(r.Context(), reference)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.Error("status lookup failed", "reference", reference, "error", err)
@@ -167,8 +187,14 @@ func (s *Server) LookupStatus(r *http.Request, reference, accessCode, lang strin
 	// Compare always, so an unknown reference costs what a wrong code does.
 	match := subtle.ConstantTimeCompare(sum[:], stored) == 1
 	if !known || !match {
-		s.byRef.fail(reference, now)
+		s.byPair.fail(pairKey(reference, client), now)
 		s.byClient.fail(client, now)
+		wasExhausted := s.byRef.exhausted(reference, now)
+		s.byRef.fail(reference, now)
+		if !wasExhausted && s.byRef.exhausted(reference, now) {
+			s.log.Warn("status lookups of one reference fail from many addresses: it is being guessed; each address now gets one attempt per refill",
+				"reference", reference)
+		}
 		return StatusResponse{}, ErrNoApplication
 	}
 	return statusResponse(&st, lang), nil
@@ -182,7 +208,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	if code == "" {
 		// Rate-limited clients learn nothing more from this answer, so it
 		// may come first.
-		if wait := max(s.byRef.retryAfter(ref, time.Now()), s.byClient.retryAfter(s.cfg.ClientAddress(r), time.Now())); wait > 0 {
+		client, now := s.cfg.ClientAddress(r), time.Now()
+		wait := s.byClient.retryAfter(client, 1, now)
+		if events.ValidateReference(ref) == nil {
+			wait = s.retryAfter(ref, client, now)
+		}
+		if wait > 0 {
 			tooMany(w, wait)
 			return
 		}

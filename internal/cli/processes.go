@@ -140,7 +140,7 @@ func newProjectorCmd() *cobra.Command {
 
 func newAPICmd() *cobra.Command {
 	var sf serviceFlags
-	var listen, issuer, audience, dataDir string
+	var listen, metricsListen, tlsCert, tlsKey, issuer, audience, dataDir string
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Serve the HTTP API: citizen status, clerk tasks, definitions",
@@ -152,8 +152,12 @@ func newAPICmd() *cobra.Command {
 			ctx, stop := SignalContext()
 			defer stop()
 			cfg := sf.config()
+			if (tlsCert == "") != (tlsKey == "") {
+				return fmt.Errorf("HTTPS needs both --tls-cert and --tls-key (or neither, behind a TLS-terminating proxy)")
+			}
 			cfg.Listen, cfg.OIDCIssuer, cfg.OIDCAudience = listen, issuer, audience
 			cfg.DataDir = dataDir
+			cfg.MetricsListen, cfg.TLSCert, cfg.TLSKey = metricsListen, tlsCert, tlsKey
 			s := stack.New(cfg)
 			defer s.Close()
 			// The pages read e-file documents through the efile plugin.
@@ -166,12 +170,16 @@ func newAPICmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s.Log.Info("serving the API", "listen", listen)
+			s.Log.Info("serving the API", "listen", listen, "tls", tlsCert != "", "metrics", metricsListen)
 			return s.Serve(ctx, nil, srv.Handler())
 		},
 	}
 	sf.register(cmd.Flags())
 	cmd.Flags().StringVar(&listen, "listen", Env("AMTSWEG_LISTEN", "127.0.0.1:8080"), "HTTP listen address (AMTSWEG_LISTEN)")
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", Env("AMTSWEG_METRICS_LISTEN", "127.0.0.1:9464"),
+		"listen address of /metrics (Prometheus), apart from the public API; empty serves no metrics (AMTSWEG_METRICS_LISTEN)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", os.Getenv("AMTSWEG_TLS_CERT"), "PEM certificate chain: serve HTTPS with HSTS (AMTSWEG_TLS_CERT)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", os.Getenv("AMTSWEG_TLS_KEY"), "PEM private key of --tls-cert (AMTSWEG_TLS_KEY)")
 	cmd.Flags().StringVar(&issuer, "oidc-issuer", os.Getenv("OIDC_ISSUER"), "OIDC issuer URL of clerks' and designers' tokens (OIDC_ISSUER)")
 	cmd.Flags().StringVar(&audience, "oidc-audience", Env("OIDC_AUDIENCE", auth.DefaultAudience), "expected token audience (OIDC_AUDIENCE)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", Env("AMTSWEG_DATA_DIR", ""), "the worker's data directory, whose e-file store the pages read through the efile plugin (AMTSWEG_DATA_DIR)")

@@ -185,6 +185,8 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		OIDCIssuer:   d.Issuer.URL(),
 		OIDCAudience: auth.DefaultAudience,
 		Logger:       o.Logger,
+		// On loopback in development, /metrics stays on the API's port.
+		MetricsOnAPI: true,
 	}
 	if o.Configure != nil {
 		o.Configure(&scfg)

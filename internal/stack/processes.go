@@ -200,6 +200,8 @@ func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissue
 		Verifier:   verifier,
 		Procedures: pc,
 		Deployer:   &registry.Deployer{Store: st},
+
+		PublicMetrics: s.Config.MetricsOnAPI,
 	})
 	if dev != nil {
 		dev.Mount(srv.Mux())
@@ -258,15 +260,46 @@ func (s *Stack) Serve(ctx context.Context, ln net.Listener, h http.Handler) erro
 			return fmt.Errorf("listen on %s: %w (choose another with --listen)", s.Config.Listen, err)
 		}
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	srv := NewHTTPServer(h, s.Config.HTTP)
+	tls := s.Config.TLSCert != "" && s.Config.TLSKey != ""
+	errc, merrc := make(chan error, 1), make(chan error, 1)
+	go func() {
+		if tls {
+			errc <- srv.ServeTLS(ln, s.Config.TLSCert, s.Config.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	var metrics *http.Server
+	if s.Config.MetricsListen != "" {
+		mln, err := net.Listen("tcp", s.Config.MetricsListen)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen on %s for metrics: %w (choose another with --metrics-listen)", s.Config.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", api.MetricsHandler())
+		metrics = NewHTTPServer(mux, s.Config.HTTP)
+		go func() { merrc <- metrics.Serve(mln) }()
+	}
 	select {
 	case err := <-errc:
+		if metrics != nil {
+			_ = metrics.Close()
+			<-merrc
+		}
 		return err
+	case err := <-merrc:
+		_ = srv.Close()
+		<-errc
+		return fmt.Errorf("metrics listener: %w", err)
 	case <-ctx.Done():
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if metrics != nil {
+			_ = metrics.Shutdown(shutdown)
+			<-merrc
+		}
 		err := srv.Shutdown(shutdown)
 		// Shutdown makes Serve return at once; wait for it so that no
 		// goroutine outlives Serve.

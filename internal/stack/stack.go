@@ -45,6 +45,18 @@ type Config struct {
 	DataDir string
 	// Listen is the API's listen address.
 	Listen string
+	// MetricsListen, when set, serves /metrics (Prometheus) on its own
+	// listener, apart from the public API; amtsweg api does so by default.
+	MetricsListen string
+	// MetricsOnAPI serves /metrics on the API's own listener as well (amtsweg
+	// dev, on loopback); in production it stays off the public port.
+	MetricsOnAPI bool
+	// TLSCert and TLSKey, when both set, make the API serve HTTPS (and send
+	// Strict-Transport-Security); otherwise it serves plain HTTP for a
+	// TLS-terminating proxy in front.
+	TLSCert, TLSKey string
+	// HTTP bounds every HTTP server of the process (zero: defaults).
+	HTTP HTTPLimits
 	// OIDCIssuer is the issuer URL of clerks' and designers' tokens;
 	// OIDCAudience their expected audience.
 	OIDCIssuer   string
