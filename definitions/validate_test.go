@@ -66,6 +66,22 @@ steps:
 			want: []string{`steps[0].branches[0].steps[0].next: step "done" is not part of branch "a" of step "p" (a branch's steps continue only within the branch`},
 		},
 		{
+			// #21.1: five nested comprehensions over a list deployed and
+			// then jammed the procedure; the cost estimate refuses them.
+			name: "an expression whose cost estimate exceeds the limit is refused at its position",
+			steps: `start: d
+steps:
+  - id: d
+    type: decision
+    conditions:
+      - when: application.behoerden.exists(a, application.behoerden.exists(b, application.behoerden.exists(c, a.name == b.name && b.name == c.name)))
+        next: done
+    default: done
+  - {id: done, type: end, outcome: ok}
+`,
+			want: []string{`v.yaml:23:15: steps[0].conditions[0].when: the expression may cost up to`},
+		},
+		{
 			name: "branch ids are unique and branches are checked like flows",
 			steps: `start: p
 steps:

@@ -107,8 +107,12 @@ func (r *run) runParallel(ctx workflow.Context, step *definitions.Step, path str
 // list(string).
 func (r *run) runForEach(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
 	v, err := evalAny(step.Items, r.scope(ctx, vars))
-	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s items: %v", path, err), "BadExpression", err)
+	for err != nil {
+		retry, ferr := r.expressionFailed(ctx, path, fmt.Sprintf("step %s items: %v", path, err), err)
+		if !retry {
+			return "", ferr
+		}
+		v, err = evalAny(step.Items, r.scope(ctx, vars))
 	}
 	items, ok := v.([]any)
 	if !ok {
@@ -162,8 +166,12 @@ func (r *run) runSubProcedure(ctx workflow.Context, step *definitions.Step, path
 		return "", fmt.Errorf("step %s: %w", path, err)
 	}
 	payload, err := evalInput(step.Input, r.scope(ctx, vars))
-	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadExpression", err)
+	for err != nil {
+		retry, ferr := r.expressionFailed(ctx, path, fmt.Sprintf("step %s: %v", path, err), err)
+		if !retry {
+			return "", ferr
+		}
+		payload, err = evalInput(step.Input, r.scope(ctx, vars))
 	}
 	childRef := r.in.Reference + "-" + step.ID + "-" + strconv.Itoa(r.Visits[path])
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: contract.WorkflowID(childRef)})

@@ -299,7 +299,7 @@ func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string,
 	case definitions.StepWait:
 		return r.runWait(ctx, step, path, vars)
 	case definitions.StepDecision:
-		return r.runDecision(r.scope(ctx, vars), step, path)
+		return r.runDecision(ctx, r.scope(ctx, vars), step, path)
 	case definitions.StepParallel:
 		return r.runParallel(ctx, step, path, vars)
 	case definitions.StepForEach:
@@ -310,11 +310,18 @@ func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string,
 	return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s has unknown type %q", path, step.Type), "BadDefinition", nil)
 }
 
-func (r *run) runDecision(vars map[string]any, step *definitions.Step, path string) (string, error) {
-	for i, c := range step.Conditions {
+func (r *run) runDecision(ctx workflow.Context, vars map[string]any, step *definitions.Step, path string) (string, error) {
+conditions:
+	for i := 0; i < len(step.Conditions); i++ {
+		c := step.Conditions[i]
 		ok, err := evalBool(c.When, vars)
 		if err != nil {
-			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s condition %d: %v", path, i+1, err), "BadExpression", err)
+			retry, err := r.expressionFailed(ctx, path, fmt.Sprintf("step %s condition %d: %v", path, i+1, err), err)
+			if !retry {
+				return "", err
+			}
+			i = -1 // evaluate all conditions again
+			continue conditions
 		}
 		if ok {
 			return c.Next, nil

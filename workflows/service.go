@@ -19,15 +19,54 @@ import (
 // defaultServiceTimeout bounds one attempt of a service step without timeout.
 const defaultServiceTimeout = time.Minute
 
-func evalBool(src string, vars map[string]any) (bool, error) { return expr.EvalBool(src, vars) }
+// evalBool evaluates a condition. An evaluation stopped by the wall clock
+// (expr.ErrInterrupted) panics, failing the workflow task without
+// recording anything: its outcome depends on the machine, so the workflow
+// must not act on it. Temporal retries the task; the worker reports
+// procedures whose tasks keep failing.
+func evalBool(src string, vars map[string]any) (bool, error) {
+	b, err := expr.EvalBool(src, vars)
+	if errors.Is(err, expr.ErrInterrupted) {
+		panic(err)
+	}
+	return b, err
+}
 
-func evalAny(src string, vars map[string]any) (any, error) { return expr.Eval(src, vars) }
+// evalAny evaluates an expression; see evalBool for interruptions.
+func evalAny(src string, vars map[string]any) (any, error) {
+	v, err := expr.Eval(src, vars)
+	if errors.Is(err, expr.ErrInterrupted) {
+		panic(err)
+	}
+	return v, err
+}
+
+// expressionIncidentChange is the workflow.GetVersion change id under
+// which an expression that fails at run time (e.g. over the cost limit,
+// expr.ErrCostLimit) raises an incident instead of failing the procedure
+// silently: the citizen saw "running" forever and operators nothing.
+const expressionIncidentChange = "expression-incident"
+
+// expressionFailed handles an expression of step path that failed with
+// err. Procedures started before the change fail as they did (replay);
+// the others raise an incident and, once an operator retries it, return
+// retry = true so the caller evaluates again. An operator who cannot fix
+// the data cancels the procedure.
+func (r *run) expressionFailed(ctx workflow.Context, path, msg string, err error) (retry bool, _ error) {
+	if workflow.GetVersion(ctx, expressionIncidentChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return false, temporal.NewNonRetryableApplicationError(msg, "BadExpression", err)
+	}
+	if err := r.incident(ctx, path, msg); err != nil {
+		return false, err
+	}
+	return true, nil
+}
 
 // evalInput evaluates a step's input mapping into a JSON object.
 func evalInput(mapping map[string]string, vars map[string]any) (json.RawMessage, error) {
 	in := make(map[string]any, len(mapping))
 	for k, src := range mapping {
-		v, err := expr.Eval(src, vars)
+		v, err := evalAny(src, vars)
 		if err != nil {
 			return nil, fmt.Errorf("input %s: %w", k, err)
 		}
@@ -89,7 +128,10 @@ func (r *run) runService(ctx workflow.Context, step *definitions.Step, path stri
 	for {
 		input, err := evalInput(step.Input, r.scope(ctx, vars))
 		if err != nil {
-			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadExpression", err)
+			if retry, err := r.expressionFailed(ctx, path, fmt.Sprintf("step %s: %v", path, err), err); !retry {
+				return "", err
+			}
+			continue
 		}
 		call := call.Call{
 			Activity:       step.Activity,

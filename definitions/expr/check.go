@@ -8,8 +8,26 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common/ast"
 )
+
+// AssumedSize is what the deploy-time cost estimate assumes for the size
+// of a list, map or string from the data (whose size CEL cannot know):
+// 1,000 items or characters. The estimate is a bound for data up to that
+// size; CostLimit holds at run time whatever the size.
+const AssumedSize = 1000
+
+// sizeEstimator gives every value of unknown size AssumedSize.
+type sizeEstimator struct{}
+
+func (sizeEstimator) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: AssumedSize}
+}
+
+func (sizeEstimator) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
 
 // The variables a procedure's expressions can use, besides the outputs of
 // steps and the item variables of for-each steps.
@@ -233,7 +251,29 @@ func Check(src string, env *Env) (ResultType, error) {
 			Hint: "use a map literal {\"key\": value} instead",
 		}}}
 	}
+	est, err := ce.EstimateCost(checked, sizeEstimator{})
+	if err != nil {
+		return DynType, fmt.Errorf("estimate the cost of %q: %w", src, err)
+	}
+	if est.Max > CostLimit {
+		return DynType, &CheckError{Src: src, Issues: []Issue{{
+			Line: 1, Column: 1,
+			Msg: fmt.Sprintf("the expression may cost up to %s units to evaluate, more than the limit of %d (estimated for lists and strings of %d items)",
+				costString(est.Max), CostLimit, AssumedSize),
+			Hint: "comprehensions (all, exists, exists_one, map, filter) nested in each other multiply their cost: " +
+				"do not nest them more than once, or compute the intermediate result in a service step",
+		}}}
+	}
 	return Type{checked.OutputType()}, nil
+}
+
+// costString writes an estimated cost; the estimate saturates at the
+// largest uint64.
+func costString(c uint64) string {
+	if c == ^uint64(0) {
+		return "an unbounded number of"
+	}
+	return fmt.Sprint(c)
 }
 
 func (e *Env) checkError(src string, errs []*cel.Error) *CheckError {

@@ -2,9 +2,11 @@ package expr
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const applicationSchema = `{
@@ -293,5 +295,62 @@ func BenchmarkCheck(b *testing.B) {
 		if _, err := Check(`application.behoerden.exists(x, x.frist > 30.0) && application.name != ""`, env); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEvalStopsAtTheCostLimit is #21.1 at run time: an expression whose
+// work grows with the data stops at CostLimit with ErrCostLimit, the same
+// on every evaluation (so workflow replay sees the same outcome).
+func TestEvalStopsAtTheCostLimit(t *testing.T) {
+	// The wall-clock net must not decide this test on a busy machine.
+	defer func(d time.Duration) { evalTimeout = d }(evalTimeout)
+	evalTimeout = time.Hour
+
+	// Three nested comprehensions over 100 items: a million iterations of a
+	// few operations each, several million units.
+	items := make([]any, 100)
+	for i := range items {
+		items[i] = float64(i)
+	}
+	vars := map[string]any{"application": map[string]any{"items": items}}
+	src := `application.items.exists(a, application.items.exists(b, application.items.exists(c, a + b + c < 0.0)))`
+	for range 2 {
+		_, err := Eval(src, vars)
+		if !errors.Is(err, ErrCostLimit) {
+			t.Fatalf("Eval = %v, want ErrCostLimit", err)
+		}
+	}
+	// The same expression over a short list is fine.
+	small := map[string]any{"application": map[string]any{"items": []any{1.0, 2.0}}}
+	if v, err := Eval(src, small); err != nil || v != false {
+		t.Errorf("Eval over two items = %v, %v", v, err)
+	}
+
+	// The wall-clock net: with a timeout far below the time the cost limit
+	// takes, evaluation is interrupted (ErrInterrupted, never a result).
+	evalTimeout = time.Microsecond
+	if _, err := Eval(src, vars); !errors.Is(err, ErrInterrupted) {
+		t.Errorf("Eval with a 1 µs timeout = %v, want ErrInterrupted", err)
+	}
+}
+
+// TestCheckRefusesCostlyExpressions: the deploy-time estimate (lists of
+// AssumedSize items) refuses nested comprehensions at the expression's
+// start, and admits one level.
+func TestCheckRefusesCostlyExpressions(t *testing.T) {
+	env, err := NewProcedureEnv([]byte(applicationSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := `application.behoerden.exists(a, application.behoerden.exists(b, application.behoerden.exists(c, ` +
+		`application.behoerden.exists(d, application.behoerden.exists(e, a.id == e.id)))))`
+	_, err = Check(probe, env)
+	ce, ok := IsCheckError(err)
+	if !ok || len(ce.Issues) != 1 || ce.Issues[0].Line != 1 || ce.Issues[0].Column != 1 ||
+		!strings.Contains(ce.Issues[0].Msg, "may cost up to") || ce.Issues[0].Hint == "" {
+		t.Fatalf("Check(five nested exists) = %v", err)
+	}
+	if _, err := Check(`application.behoerden.exists(b, b.id == "x")`, env); err != nil {
+		t.Errorf("one comprehension: %v", err)
 	}
 }

@@ -5,15 +5,61 @@
 package expr
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/interpreter"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"google.golang.org/protobuf/types/known/structpb"
 )
+
+// CostLimit bounds the work of one evaluation, in CEL's cost units (about
+// one per operation and per iteration of a comprehension). An expression
+// that exceeds it stops with an error wrapping ErrCostLimit. The count
+// depends only on the expression and its data, so the outcome is the same
+// on every replay of a workflow. A million units take tens to hundreds of
+// milliseconds; the bundled procedures are estimated at 340,000 at most (for
+// 1,000-item lists), and need a few hundred on real data.
+const CostLimit = 1_000_000
+
+// EvalTimeout is the wall-clock safety net behind CostLimit: evaluation
+// checks every InterruptEvery comprehension iterations whether it has run
+// longer, and stops with ErrInterrupted. It is below the one second after
+// which Temporal's deadlock detector fails a workflow task.
+const EvalTimeout = 500 * time.Millisecond
+
+// evalTimeout is EvalTimeout unless SetEvalTimeout changed it.
+var evalTimeout = EvalTimeout
+
+// SetEvalTimeout replaces EvalTimeout for this process and returns the
+// previous value: for a worker whose deadlock detection timeout was
+// raised, and for tests on a loaded machine that must see the
+// deterministic cost limit rather than the wall clock. Not safe to call
+// while expressions are evaluated.
+func SetEvalTimeout(d time.Duration) (previous time.Duration) {
+	previous, evalTimeout = evalTimeout, d
+	return previous
+}
+
+// InterruptEvery is how many comprehension iterations run between checks
+// of EvalTimeout.
+const InterruptEvery = 100
+
+// ErrCostLimit: the expression did more work than CostLimit allows, on
+// this data. Evaluating it again on the same data fails the same way.
+var ErrCostLimit = errors.New("the expression exceeds the cost limit")
+
+// ErrInterrupted: the evaluation ran longer than EvalTimeout and was
+// stopped. Unlike ErrCostLimit this depends on the machine's speed, so
+// workflow code must not act on it (it fails the workflow task instead,
+// which Temporal retries).
+var ErrInterrupted = errors.New("the expression's evaluation took too long and was interrupted")
 
 // baseOptions are the language options of evaluation; Check compiles
 // with them too, to prove that Eval will accept the expression.
@@ -78,15 +124,25 @@ func Eval(src string, vars map[string]any) (any, error) {
 		if iss.Err() != nil {
 			return nil, fmt.Errorf("expression %q: %w", src, iss.Err())
 		}
-		p, err := env.Program(ast)
+		p, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(InterruptEvery))
 		if err != nil {
 			return nil, fmt.Errorf("expression %q: %w", src, err)
 		}
 		programs.Add(key, p)
 		prg = p
 	}
-	out, _, err := prg.Eval(vars)
+	ctx, cancel := context.WithTimeout(context.Background(), evalTimeout)
+	defer cancel()
+	out, _, err := prg.ContextEval(ctx, vars)
 	if err != nil {
+		var cancelled interpreter.EvalCancelledError
+		switch {
+		case errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded:
+			return nil, fmt.Errorf("evaluate %q: %w (%d units): nested comprehensions (all, exists, map, filter) over long lists multiply; simplify the expression",
+				src, ErrCostLimit, CostLimit)
+		case errors.As(err, &cancelled), ctx.Err() != nil:
+			return nil, fmt.Errorf("evaluate %q: %w", src, ErrInterrupted)
+		}
 		return nil, fmt.Errorf("evaluate %q: %w", src, err)
 	}
 	native, err := out.ConvertToNative(reflect.TypeOf(&structpb.Value{}))

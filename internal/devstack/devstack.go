@@ -237,7 +237,9 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 }
 
 // deployBundled deploys the definitions shipped with Amtsweg; deploying
-// identical content again is a no-op.
+// identical content again is a no-op. A data directory that holds an
+// older content under the same version keeps it (deployed versions are
+// immutable), with a warning, so that amtsweg dev still starts.
 func deployBundled(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	dep := &registry.Deployer{Store: st}
 	for _, name := range procedures.Files() {
@@ -246,6 +248,11 @@ func deployBundled(ctx context.Context, st *store.Store, log *slog.Logger) error
 			return err
 		}
 		res, err := dep.Deploy(ctx, name, src, "amtsweg dev")
+		if errors.Is(err, store.ErrVersionConflict) {
+			log.Warn("the bundled definition differs from the version deployed in this data directory, which is kept (versions are immutable); "+
+				"start with a fresh data directory to run the bundled one", "file", name, "error", err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("deploy bundled definition %s: %w", name, err)
 		}

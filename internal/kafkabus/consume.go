@@ -2,6 +2,8 @@ package kafkabus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -302,12 +304,26 @@ type DeadLetter struct {
 	Time time.Time `json:"time"`
 	// Headers are the original headers, values base64-encoded.
 	Headers []Header `json:"headers,omitempty"`
-	// Value is the original value, base64-encoded, byte for byte.
+	// Value is the original value, base64-encoded, byte for byte; empty
+	// when the value was larger than MaxDeadLetterValue (ValueOmitted).
 	Value []byte `json:"value"`
 	// ValueJSON repeats Value as embedded JSON when it is valid JSON, for
 	// people reading the topic.
 	ValueJSON json.RawMessage `json:"valueJson,omitempty"`
+	// ValueSize and ValueSHA256 (lowercase hex) describe the original value.
+	ValueSize   int    `json:"valueSize"`
+	ValueSHA256 string `json:"valueSha256"`
+	// ValueOmitted says that Value and ValueJSON were left out because the
+	// original was larger than MaxDeadLetterValue: a dead letter must stay
+	// below the broker's message size, and an oversized message is usually
+	// rejected for its size. The original stays in its topic at Offset
+	// for the topic's retention.
+	ValueOmitted bool `json:"valueOmitted,omitempty"`
 }
+
+// MaxDeadLetterValue is the largest original value a dead letter carries
+// (twice: base64 and as JSON), so it stays below Kafka's default 1 MB.
+const MaxDeadLetterValue = 256 << 10
 
 // Header is a Kafka message header.
 type Header struct {
@@ -319,12 +335,17 @@ type Header struct {
 // "<topic>/<partition>/<offset>", so a dead letter written twice (after a
 // crash before the commit) is recognisable as the same.
 func EncodeDeadLetter(source, group string, m kafka.Message, reason string, now time.Time) ([]byte, error) {
+	sum := sha256.Sum256(m.Value)
 	dl := DeadLetter{
 		Reason: reason, Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
 		ConsumerGroup: group, Time: m.Time, Value: m.Value,
+		ValueSize: len(m.Value), ValueSHA256: hex.EncodeToString(sum[:]),
 	}
 	if m.Value == nil {
 		dl.Value = []byte{}
+	}
+	if len(m.Value) > MaxDeadLetterValue {
+		dl.Value, dl.ValueOmitted = []byte{}, true
 	}
 	if utf8.Valid(m.Key) {
 		dl.Key = string(m.Key)
@@ -332,7 +353,7 @@ func EncodeDeadLetter(source, group string, m kafka.Message, reason string, now 
 	for _, h := range m.Headers {
 		dl.Headers = append(dl.Headers, Header{Key: h.Key, Value: h.Value})
 	}
-	if json.Valid(m.Value) {
+	if !dl.ValueOmitted && json.Valid(m.Value) {
 		dl.ValueJSON = m.Value
 	}
 	id := fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset)

@@ -174,9 +174,29 @@ func or(s, def string) string {
 	return s
 }
 
+// MaxEventBytes caps an intake or applicant message (the whole
+// CloudEvent): 256 KiB. Application data go into the procedure's Temporal
+// history, which warns at 512 KiB per payload and refuses 2 MiB; a form's
+// worth of fields is a few kilobytes, and documents travel as references
+// (e.g. unterlagen[].datei), never inline. A larger message goes to the
+// dead-letter topic with the reason.
+const MaxEventBytes = 256 << 10
+
+// tooLarge is the dead-letter reason of an oversized message, or nil.
+func tooLarge(m kafka.Message) error {
+	if len(m.Value) <= MaxEventBytes {
+		return nil
+	}
+	return kafkabus.Poisoned("message of %d bytes exceeds the intake's limit of %d bytes (%s): send documents as references, not inline",
+		len(m.Value), MaxEventBytes, "256 KiB")
+}
+
 // HandleSubmission validates an application submitted on
 // events.TopicIntake and starts its procedure.
 func (in *Intake) HandleSubmission(ctx context.Context, m kafka.Message) error {
+	if err := tooLarge(m); err != nil {
+		return err
+	}
 	env, err := events.Decode(m.Value)
 	if err != nil {
 		return kafkabus.Poisoned("%w", err)
@@ -294,6 +314,9 @@ func (in *Intake) unknownProcedure(ctx context.Context, ref, key string, on time
 func (in *Intake) HandleApplicantEvent(ctx context.Context, m kafka.Message) error {
 	if in.signaler == nil {
 		return fmt.Errorf("intake: no signaler configured for applicant events")
+	}
+	if err := tooLarge(m); err != nil {
+		return err
 	}
 	env, err := events.Decode(m.Value)
 	if err != nil {

@@ -321,3 +321,51 @@ func TestSubmissionEncodeRejectsIncomplete(t *testing.T) {
 		}
 	}
 }
+
+// TestOversizedMessagesAreRefused is #21.5: a message over MaxEventBytes
+// is refused before it is parsed (dead letter with the reason), its dead
+// letter stays small, and Submit refuses to send one at all.
+func TestOversizedMessagesAreRefused(t *testing.T) {
+	s, _ := storetest.New(t)
+	in, err := intake.New(intake.Config{Store: s, Starter: newStarter(), Signaler: &recordingSignaler{running: map[string]bool{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	street := strings.Repeat("x", 300<<10)
+	big := cloudEvent(t, events.TypeApplicationSubmitted, "BA-BIG", map[string]any{
+		"procedure": "bauantrag", "tenant": "bauamt-erfurt", "accessCodeSha256": storetest.AccessHash,
+		"payload": map[string]any{"street": street}})
+	for name, handle := range map[string]func(context.Context, kafka.Message) error{
+		"submission": in.HandleSubmission, "applicant event": in.HandleApplicantEvent,
+	} {
+		p, ok := kafkabus.IsPoison(handle(ctx, big))
+		if !ok || !strings.Contains(p.Error(), "exceeds the intake's limit of 262144 bytes") {
+			t.Errorf("%s of %d bytes: %v, want a dead letter naming the limit", name, len(big.Value), p)
+		}
+	}
+	// Just below the limit is handled as usual (here: an unknown procedure).
+	small := cloudEvent(t, events.TypeApplicationSubmitted, "BA-SMALL", map[string]any{
+		"procedure": "bauantrag", "tenant": "bauamt-erfurt", "accessCodeSha256": storetest.AccessHash,
+		"payload": map[string]any{"street": strings.Repeat("x", 200<<10)}})
+	if p, ok := kafkabus.IsPoison(in.HandleSubmission(ctx, small)); !ok || strings.Contains(p.Error(), "limit") {
+		t.Errorf("a message under the limit: %v", p)
+	}
+
+	dl, err := kafkabus.EncodeDeadLetter("urn:test", intake.GroupIntake, big, "too large", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dl) > 16<<10 {
+		t.Errorf("the dead letter of an oversized message is %d bytes", len(dl))
+	}
+	got, err := kafkabus.DecodeDeadLetter(dl)
+	if err != nil || !got.ValueOmitted || got.ValueSize != len(big.Value) || len(got.ValueSHA256) != 64 || len(got.Value) != 0 {
+		t.Errorf("dead letter %+v, %v", got, err)
+	}
+
+	_, _, err = submission("BA-BIG", "bauantrag", "bauamt-erfurt", `{"street":"`+street+`"}`).Encode(time.Now())
+	if !errors.Is(err, intake.ErrInvalidSubmission) || !strings.Contains(err.Error(), "over the intake's limit") {
+		t.Errorf("Encode of an oversized submission: %v", err)
+	}
+}

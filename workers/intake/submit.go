@@ -116,6 +116,10 @@ func (s Submission) Encode(now time.Time) (kafka.Message, Receipt, error) {
 	if err != nil {
 		return kafka.Message{}, Receipt{}, fmt.Errorf("%w %s: %w", ErrInvalidSubmission, s.Reference, err)
 	}
+	if len(value) > MaxEventBytes {
+		return kafka.Message{}, Receipt{}, fmt.Errorf("%w %s: the message is %d bytes, over the intake's limit of %d bytes (256 KiB): send documents as references, not inline",
+			ErrInvalidSubmission, s.Reference, len(value), MaxEventBytes)
+	}
 	return kafka.Message{Key: []byte(s.Reference), Value: value}, Receipt{Reference: s.Reference, AccessCode: code}, nil
 }
 
