@@ -177,6 +177,10 @@ func TestRejections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	otherProvider, err := devissuer.Open(devissuer.Config{DataDir: t.TempDir(), Issuer: "https://login.example.com/other"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mintWith := func(i *devissuer.Issuer, p auth.Principal) string {
 		tok, err := i.Mint(p, time.Hour)
 		if err != nil {
@@ -253,6 +257,7 @@ func TestRejections(t *testing.T) {
 		{"wrong signature (forged key id)", "Bearer " + forged, nil, "signature does not verify"},
 		{"wrong audience", "Bearer " + mintWith(sameKeyOtherAudience, alice), nil, `token audience [other-app] does not include "amtsweg"`},
 		{"wrong issuer", "Bearer " + mintWith(sameKeyOtherIssuer, alice), nil, `token issued by "https://idp.example.org/realms/other"; this service accepts tokens from "` + e.iss.URL() + `"`},
+		{"another provider's token", "Bearer " + mintWith(otherProvider, alice), nil, `token issued by "https://login.example.com/other" (its signature does not verify here); this service accepts tokens from "` + e.iss.URL() + `"`},
 		{"missing tenant", "Bearer " + e.mint(t, auth.Principal{Subject: "bob", Roles: []string{"sachbearbeitung"}}, time.Hour), nil, `token has no tenant (claim "tenant")`},
 		{"alg none", "Bearer " + none, nil, `token signing algorithm "none" is not accepted (accepted: RS256)`},
 		{"alg HS256", "Bearer " + hs256, nil, `token signing algorithm "HS256" is not accepted`},

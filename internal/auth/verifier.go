@@ -274,6 +274,10 @@ func (v *Verifier) classify(err error, payload string) error {
 		desc = fmt.Sprintf("token expired at %s", expired.Expiry.UTC().Format(time.RFC3339))
 	case strings.Contains(msg, "fetching keys"):
 		return fmt.Errorf("%w: fetch signing keys: %v", ErrUnavailable, err)
+	case strings.HasPrefix(msg, "failed to verify signature") && claims.Iss != "" && claims.Iss != v.cfg.Issuer:
+		// A token of another provider, signed with its keys: name both
+		// issuers (the token's as it claims, unverified).
+		desc = fmt.Sprintf("token issued by %q (its signature does not verify here); this service accepts tokens from %q", claims.Iss, v.cfg.Issuer)
 	case strings.HasPrefix(msg, "failed to verify signature"):
 		desc = fmt.Sprintf("token signature does not verify with any signing key of issuer %s", v.cfg.Issuer)
 	case strings.HasPrefix(msg, "oidc: malformed jwt"):
