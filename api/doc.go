@@ -6,9 +6,19 @@
 // Routes:
 //
 //	GET /healthz                         200 when ready, 503 with the reason
-//	GET /metrics                         Prometheus metrics
+//	GET /metrics                         Prometheus metrics, only with
+//	                                     Config.PublicMetrics (amtsweg dev);
+//	                                     in production on a listener of its
+//	                                     own (MetricsHandler)
 //	GET /api/v1/status/{reference}       the application's public status;
-//	                                     header X-Access-Code: the citizen's code
+//	                                     header X-Access-Code: the citizen's
+//	                                     code; failed lookups are limited per
+//	                                     reference and client, per client and
+//	                                     per reference (Config)
+//
+// Every answer carries X-Content-Type-Options, Referrer-Policy,
+// Content-Security-Policy (frame-ancestors 'none') and X-Frame-Options;
+// over TLS also Strict-Transport-Security. See docs/security.md.
 //
 // Designers' procedure definitions (served with Config.Deployer and
 // Config.Verifier; every route needs a bearer token):
