@@ -22,6 +22,7 @@ import (
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/internal/stack"
 	"github.com/amtsweg/amtsweg/workers/intake"
@@ -62,7 +63,7 @@ func TestSecurityProbes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	d, err := devstack.Start(ctx, devstack.Options{
-		DataDir: dataDir(t), APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", Executable: exe,
+		DataDir: e2e.DataDir(t), APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", Executable: exe,
 		// A short read timeout, so that the slow-body probe ends soon.
 		Configure: func(c *stack.Config) { c.HTTP.ReadTimeout = 2 * time.Second },
 	})
@@ -215,7 +216,7 @@ func TestSecurityProbes(t *testing.T) {
 		if err := w.WriteMessages(ctx, kafkaMessage("AP-2026-RIESIG", make([]byte, 5<<20))); err == nil {
 			t.Error("a 5 MB message was reported as written")
 		}
-		rc := submit(t, d.Brokers, "../../examples/anwohnerparken.json")
+		rc := e2e.Submit(t, d.Brokers, e2e.ReadSubmission(t, "../../examples/anwohnerparken.json"))
 		dls := readDeadLetters(t, d.Brokers, events.DLQ(events.TopicIntake), 1)
 		if !strings.Contains(dls[0].Reason, "exceeds the intake's limit") || !dls[0].ValueOmitted || dls[0].ValueSize != len(env) {
 			t.Errorf("dead letter: reason %q, omitted %v, size %d", dls[0].Reason, dls[0].ValueOmitted, dls[0].ValueSize)
