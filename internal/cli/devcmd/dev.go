@@ -64,6 +64,9 @@ status are still there.`,
 				fmt.Fprintf(w, "  Temporal UI  %s\n", d.UIURL)
 			}
 			fmt.Fprintf(w, "  PostgreSQL   %s\n", redact(d.Database))
+			if d.PostgresDir != "" {
+				fmt.Fprintf(w, "  Cluster      %s\n", d.PostgresDir)
+			}
 			fmt.Fprintf(w, "  Data         %s\n\n", o.DataDir)
 			fmt.Fprintf(w, "Amtsweg is ready. Submit the example: go run ./cmd/amtsweg submit examples/anwohnerparken.json\n")
 			select {
