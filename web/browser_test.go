@@ -460,3 +460,23 @@ func fetch(t *testing.T, req *http.Request) (int, string) {
 	}
 	return resp.StatusCode, string(b)
 }
+
+// TestFindChromiumNeverInstalls: without a browser on PATH or in
+// CHROME_PATH the browser tests fail with one line naming the Debian
+// package, and change nothing on the machine.
+func TestFindChromiumNeverInstalls(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("CHROME_PATH", "")
+	_, err := findChromium()
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "apt-get install chromium") {
+		t.Fatalf("got %v, want one line naming the Debian package chromium", err)
+	}
+	bin := filepath.Join(t.TempDir(), "chromium-browser")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", filepath.Dir(bin))
+	if got, err := findChromium(); err != nil || got != bin {
+		t.Fatalf("findChromium() = %q, %v; want %s found on PATH", got, err, bin)
+	}
+}
