@@ -101,7 +101,7 @@ func (e *env) startStack() error {
 }
 
 func (e *env) startBrowser() error {
-	chromium, err := ensureChromium()
+	chromium, err := findChromium()
 	if err != nil {
 		return err
 	}
@@ -135,32 +135,26 @@ func (e *env) startBrowser() error {
 	return nil
 }
 
-// ensureChromium returns Debian's chromium, installing it when it is
-// missing and the tests run as root.
-func ensureChromium() (string, error) {
-	const path = "/usr/bin/chromium"
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", fmt.Errorf("the browser tests need Debian's chromium at %s; install it with: sudo apt-get install -y chromium", path)
-	}
-	install := func() error {
-		out, err := exec.Command("apt-get", "install", "-y", "chromium").CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("apt-get install -y chromium: %w\n%s", err, out)
+// chromiumNames are the names Chromium and Chrome go by on PATH.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"}
+
+// findChromium returns the browser to drive: CHROME_PATH when set, else the
+// first of chromiumNames on PATH. It never installs anything: a test must
+// not change its host (.ci/run installs what CI needs).
+func findChromium() (string, error) {
+	if p := os.Getenv("CHROME_PATH"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			return "", fmt.Errorf("CHROME_PATH=%s is not an executable browser: %w", p, err)
 		}
-		return nil
+		return p, nil
 	}
-	if err := install(); err != nil {
-		if out, uerr := exec.Command("apt-get", "update").CombinedOutput(); uerr != nil {
-			return "", fmt.Errorf("apt-get update: %w\n%s", uerr, out)
-		}
-		if err := install(); err != nil {
-			return "", err
+	for _, name := range chromiumNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
 		}
 	}
-	return path, nil
+	return "", fmt.Errorf("the browser tests need Chromium: none of %s is on PATH and CHROME_PATH is unset; "+
+		"install the Debian package chromium (apt-get install chromium) or set CHROME_PATH", strings.Join(chromiumNames, ", "))
 }
 
 // tab is a browser tab with its own cookie jar (a new browser context),
@@ -397,4 +391,24 @@ func fetch(t *testing.T, req *http.Request) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// TestFindChromiumNeverInstalls: without a browser on PATH or in
+// CHROME_PATH the browser tests fail with one line naming the Debian
+// package, and change nothing on the machine.
+func TestFindChromiumNeverInstalls(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("CHROME_PATH", "")
+	_, err := findChromium()
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "apt-get install chromium") {
+		t.Fatalf("got %v, want one line naming the Debian package chromium", err)
+	}
+	bin := filepath.Join(t.TempDir(), "chromium-browser")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", filepath.Dir(bin))
+	if got, err := findChromium(); err != nil || got != bin {
+		t.Fatalf("findChromium() = %q, %v; want %s found on PATH", got, err, bin)
+	}
 }

@@ -50,7 +50,7 @@ func Compute(from Date, period Period, c *Calendar, pausedDays int) (Result, err
 
 	rule("period starts the day after %s (§ 187 (1) BGB)", from)
 
-	end := from
+	var end Date // set by each case below
 	months := period.Years*12 + period.Months
 	switch {
 	case months > 0:

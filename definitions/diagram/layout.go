@@ -375,8 +375,7 @@ func (lg *laidGraph) addDummies() {
 	}
 	lg.layers = make([][]*lnode, maxLayer+1)
 	seen := map[*lnode]bool{}
-	var add func(n *lnode)
-	add = func(n *lnode) {
+	add := func(n *lnode) {
 		if seen[n] {
 			return
 		}

@@ -523,16 +523,6 @@ func (w *world) tasks() []*events.TaskInfo {
 	return out
 }
 
-func (w *world) count(kind events.Kind) int {
-	n := 0
-	for _, e := range w.proj.events() {
-		if e.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
-
 // efileDoc is a document of the e-file with its content.
 type efileDoc struct {
 	ID, Kind, Name, MediaType, SHA256 string

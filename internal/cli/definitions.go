@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,7 @@ func newDefinitionsCmd() *cobra.Command {
 }
 
 func newDefinitionsValidateCmd() *cobra.Command {
-	var activitiesFile string
+	var activitiesFile, pluginDir string
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check definitions against the schema and for integrity",
@@ -41,23 +42,29 @@ integrity: references, expressions, reachability, termination, loops.
 It prints every problem as file:line:column: path: message (fix), one per
 line, and exits with status 1 if there is any.
 
-With --activities, service steps are also checked against a catalog of
-plugin activities: a JSON object mapping "<plugin>.<activity>" to
-{"input": <JSON Schema>, "output": <JSON Schema>}.`,
+Service steps are checked against the activities a worker would offer:
+Amtsweg's own (amtsweg.*), the bundled plugins' and those of the plugin
+executables in --plugins (the worker's setting, AMTSWEG_PLUGINS), which
+validate starts and stops again to ask. With --activities FILE they are
+checked against that catalog instead: a JSON object mapping
+"<plugin>.<activity>" to {"input": <JSON Schema>, "output": <JSON Schema>}.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := definitions.ValidateOptions{}
+			var err error
 			if activitiesFile != "" {
-				cat, err := readDefinitionActivityCatalog(activitiesFile)
-				if err != nil {
-					return err
-				}
-				opts.Activities = cat
+				opts.Activities, err = readDefinitionActivityCatalog(activitiesFile)
+			} else {
+				opts.Activities, err = localCatalog(cmd.Context(), cmd.ErrOrStderr(), pluginDir, time.Minute)
+			}
+			if err != nil {
+				return err
 			}
 			return validateDefinitionFiles(cmd.OutOrStdout(), args, opts)
 		},
 	}
-	cmd.Flags().StringVar(&activitiesFile, "activities", "", "JSON file describing the plugin activities to check service steps against")
+	cmd.Flags().StringVar(&activitiesFile, "activities", "", "JSON file describing the plugin activities to check service steps against, instead of the plugins'")
+	RegisterSetting(cmd.Flags(), &pluginDir, "plugins")
 	return cmd
 }
 

@@ -23,16 +23,13 @@ type apiFlags struct {
 }
 
 func (f *apiFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.url, "api", Env("AMTSWEG_API", "http://127.0.0.1:8080"), "address of the Amtsweg API (AMTSWEG_API)")
-	cmd.Flags().StringVar(&f.token, "token", "", "bearer token of a designer (default $AMTSWEG_TOKEN)")
+	RegisterSetting(cmd.Flags(), &f.url, "api")
+	RegisterSetting(cmd.Flags(), &f.token, "token")
 }
 
 // client returns the API client; the token is required.
 func (f *apiFlags) client() (*api.DefinitionsClient, error) {
 	tok := f.token
-	if tok == "" {
-		tok = os.Getenv("AMTSWEG_TOKEN")
-	}
 	if tok == "" {
 		return nil, errors.New(`no token: pass --token or set AMTSWEG_TOKEN to a bearer token of your identity provider; in development:
   export AMTSWEG_TOKEN=$(amtsweg token --sub dana --tenant dev --role designer)`)
@@ -157,6 +154,7 @@ func problemLine(file string, p api.DefinitionProblem) string {
 
 func newDefinitionsListCmd() *cobra.Command {
 	var af apiFlags
+	var format string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list [KEY]",
@@ -166,6 +164,12 @@ first, with how many applications run on each. CURRENT marks the version
 new applications take today.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				format = "json"
+			}
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: use text or json", format)
+			}
 			c, err := af.client()
 			if err != nil {
 				return err
@@ -182,11 +186,13 @@ new applications take today.`,
 			if err != nil {
 				return explain(err)
 			}
-			return printDefinitions(cmd.OutOrStdout(), list, asJSON)
+			return printDefinitions(cmd.OutOrStdout(), list, format == "json")
 		},
 	}
 	af.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "same as --format json")
+	_ = cmd.Flags().MarkDeprecated("json", "use --format json")
 	return cmd
 }
 

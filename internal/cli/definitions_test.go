@@ -110,6 +110,36 @@ func TestDefinitionsValidateWithCatalog(t *testing.T) {
 	}
 }
 
+// TestDefinitionsValidateAgainstThePlugins: without a catalog file,
+// validate checks service steps against the activities of Amtsweg's own,
+// the bundled and the plugin directory's plugins: the bundled procedures
+// (which call amtsweg.*, xbau.*, efile.* and notify.*) pass, an activity
+// no plugin offers fails at its line and column, and so does an input the
+// activity's schema rejects.
+func TestDefinitionsValidateAgainstThePlugins(t *testing.T) {
+	t.Setenv("AMTSWEG_PLUGINS", filepath.Join(t.TempDir(), "no-such-dir"))
+	if out, err := runDefinitions(t, "validate", "../../definitions/procedures/bauantrag.yaml", "../../definitions/procedures/anwohnerparken.yaml"); err != nil {
+		t.Fatalf("bundled procedures: %v\n%s", err, out)
+	}
+	src, err := os.ReadFile("../../definitions/procedures/anwohnerparken.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// anwohnerparken.yaml line 84 is "    activity: amtsweg.case-number":
+	// the value starts in column 15.
+	if lines := strings.Split(string(src), "\n"); lines[83] != "    activity: amtsweg.case-number" {
+		t.Fatalf("line 84 of anwohnerparken.yaml is %q; adjust the test", lines[83])
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(src), "activity: amtsweg.case-number", "activity: nosuchplugin.nothing", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runDefinitions(t, "validate", bad)
+	if err == nil || !strings.Contains(out, "\n"+bad+":84:15: ") || !strings.Contains(out, `activity "nosuchplugin.nothing" does not exist`) {
+		t.Fatalf("want %s:84:15: ... activity \"nosuchplugin.nothing\" does not exist; got %v\n%s", bad, err, out)
+	}
+}
+
 func TestDefinitionsDiagram(t *testing.T) {
 	file := "../../definitions/procedures/gewerbeanmeldung.yaml"
 	out, err := runDefinitions(t, "diagram", file)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +31,6 @@ processes at once (they take turns on an advisory lock).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default from DATABASE_URL)")
+	RegisterSetting(cmd.Flags(), &url, "database-url")
 	return cmd
 }

@@ -3,16 +3,21 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/amtsweg/amtsweg/activities/builtin"
+	"github.com/amtsweg/amtsweg/plugins"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
 	"github.com/amtsweg/amtsweg/plugins/host"
 )
@@ -29,14 +34,14 @@ func newPluginsCmd() *cobra.Command {
 
 func newPluginsListCmd() *cobra.Command {
 	var (
-		dir, dataDir, output string
+		dir, dataDir, format string
 		noBundled, brief     bool
 		timeout              time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Load the plugins as the worker does and list them with their activities and schemas",
-		Long: `Starts the bundled plugins and every executable in the plugin directory exactly as
+		Long: `Starts Amtsweg's own plugin (amtsweg.*), the bundled plugins and every executable in the plugin directory exactly as
 the worker does, lists each plugin with its version, state and activities (with
 their input and output JSON Schemas), and lists the plugins that failed to
 start with the reason. The plugins are stopped again afterwards.
@@ -45,21 +50,30 @@ Plugin configuration comes from the environment, as for the worker (see
 plugins/README.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output %q: use text or json", output)
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: use text or json", format)
 			}
+			pluginData := ""
 			if dataDir == "" {
 				tmp, err := os.MkdirTemp("", "amtsweg-plugins-list-")
 				if err != nil {
 					return err
 				}
 				defer os.RemoveAll(tmp)
-				dataDir = tmp
+				pluginData = tmp
+			} else {
+				pluginData = filepath.Join(dataDir, "plugins") // as the worker has it
+			}
+			dir = existingPluginDir(cmd.ErrOrStderr(), dir)
+			own, err := builtin.New(nil) // lists its activities; draws no case numbers
+			if err != nil {
+				return err
 			}
 			opts := host.Options{
-				Dir:     dir,
-				DataDir: dataDir,
-				Logger:  slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+				Builtins: []plugins.InProcess{own},
+				Dir:      dir,
+				DataDir:  pluginData,
+				Logger:   slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			if !noBundled {
 				opts.Bundled = bundled.Names()
@@ -74,7 +88,7 @@ plugins/README.md).`,
 			if err := h.Start(ctx); err != nil {
 				return err
 			}
-			if output == "json" {
+			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(h.Plugins())
@@ -83,13 +97,35 @@ plugins/README.md).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "plugins", os.Getenv("AMTSWEG_PLUGIN_DIR"), "plugin directory (default $AMTSWEG_PLUGIN_DIR; empty: bundled plugins only)")
-	f.StringVar(&dataDir, "data-dir", os.Getenv("AMTSWEG_DATA_DIR"), "base of the plugins' data directories (default $AMTSWEG_DATA_DIR, else a temporary directory)")
+	RegisterSetting(f, &dir, "plugins")
+	RegisterSetting(f, &dataDir, "data-dir")
 	f.BoolVar(&noBundled, "no-bundled", false, "do not start the plugins bundled into amtsweg")
 	f.BoolVar(&brief, "brief", false, "omit the JSON Schemas")
-	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	f.StringVar(&format, "format", "text", "output format: text or json")
+	// -o/--output was this command's format flag; -o now means an output
+	// file wherever it appears (definitions diagram).
+	f.StringVarP(&format, "output", "o", "text", "output format: text or json")
+	_ = f.MarkDeprecated("output", "use --format")
 	f.DurationVar(&timeout, "timeout", time.Minute, "how long to wait for the plugins to start")
 	return cmd
+}
+
+// existingPluginDir returns dir, or "" (bundled plugins only) with a note
+// on w when the directory does not exist: the tools that read the plugin
+// directory work outside a deployment too, where ./plugins/bin is absent
+// (no note for that default).
+func existingPluginDir(w io.Writer, dir string) string {
+	if dir == "" {
+		return ""
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if s, _ := LookupSetting("plugins"); dir == s.Default {
+			return "" // the default, outside a deployment: nothing to say
+		}
+		fmt.Fprintf(w, "note: plugin directory %s does not exist (--plugins, AMTSWEG_PLUGINS); using the bundled plugins only\n", dir)
+		return ""
+	}
+	return dir
 }
 
 func printPlugins(w io.Writer, ps []host.PluginStatus, schemas bool) error {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/internal/stack"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
@@ -25,39 +23,32 @@ func Env(name, def string) string {
 	return def
 }
 
-// serviceFlags are the connection flags shared by the production processes.
+// serviceFlags are the connection and logging settings shared by the
+// production processes.
 type serviceFlags struct {
-	temporal, namespace, brokers, database string
+	temporal, namespace, brokers, database, logFormat string
 }
 
 func (f *serviceFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.temporal, "temporal-address", Env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (TEMPORAL_ADDRESS)")
-	fs.StringVar(&f.namespace, "temporal-namespace", Env("TEMPORAL_NAMESPACE", "amtsweg"), "Temporal namespace (TEMPORAL_NAMESPACE)")
-	fs.StringVar(&f.brokers, "kafka-brokers", Env("KAFKA_BROKERS", "127.0.0.1:9092"), "comma-separated Kafka brokers (KAFKA_BROKERS)")
-	fs.StringVar(&f.database, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL)")
+	RegisterSetting(fs, &f.temporal, "temporal-address")
+	RegisterSetting(fs, &f.namespace, "temporal-namespace")
+	RegisterSetting(fs, &f.brokers, "kafka-brokers")
+	RegisterSetting(fs, &f.database, "database-url")
+	RegisterLogFormat(fs, &f.logFormat)
 }
 
-func (f *serviceFlags) config() stack.Config {
+func (f *serviceFlags) config() (stack.Config, error) {
+	log, err := NewLogger(f.logFormat)
+	if err != nil {
+		return stack.Config{}, err
+	}
 	return stack.Config{
 		TemporalAddress:   f.temporal,
 		TemporalNamespace: f.namespace,
 		Brokers:           kafkabus.SplitBrokers(f.brokers),
 		DatabaseURL:       f.database,
-		Logger:            NewLogger(),
-	}
-}
-
-// NewLogger logs JSON for machines, or text on a terminal.
-func NewLogger() *slog.Logger {
-	level := slog.LevelInfo
-	if os.Getenv("AMTSWEG_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		Logger:            log,
+	}, nil
 }
 
 // SignalContext ends on SIGINT or SIGTERM.
@@ -75,7 +66,10 @@ func newWorkerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := SignalContext()
 			defer stop()
-			cfg := sf.config()
+			cfg, err := sf.config()
+			if err != nil {
+				return err
+			}
 			cfg.PluginsDir, cfg.DataDir = pluginsDir, dataDir
 			s := stack.New(cfg)
 			defer s.Close()
@@ -88,8 +82,8 @@ func newWorkerCmd() *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags())
-	cmd.Flags().StringVar(&pluginsDir, "plugins", Env("AMTSWEG_PLUGINS", "./plugins/bin"), "directory of plugin executables, watched for new ones (AMTSWEG_PLUGINS)")
-	cmd.Flags().StringVar(&dataDir, "data-dir", Env("AMTSWEG_DATA_DIR", ""), "directory for plugin data such as the e-file store (AMTSWEG_DATA_DIR)")
+	RegisterSetting(cmd.Flags(), &pluginsDir, "plugins")
+	RegisterSetting(cmd.Flags(), &dataDir, "data-dir")
 	return cmd
 }
 
@@ -102,7 +96,11 @@ func newIntakeCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := SignalContext()
 			defer stop()
-			s := stack.New(sf.config())
+			cfg, err := sf.config()
+			if err != nil {
+				return err
+			}
+			s := stack.New(cfg)
 			defer s.Close()
 			return s.RunIntake(ctx)
 		},
@@ -123,7 +121,11 @@ func newProjectorCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := SignalContext()
 			defer stop()
-			s := stack.New(sf.config())
+			cfg, err := sf.config()
+			if err != nil {
+				return err
+			}
+			s := stack.New(cfg)
 			defer s.Close()
 			if rebuild {
 				if err := s.RebuildProjections(ctx); err != nil {
@@ -151,7 +153,10 @@ func newAPICmd() *cobra.Command {
 			}
 			ctx, stop := SignalContext()
 			defer stop()
-			cfg := sf.config()
+			cfg, err := sf.config()
+			if err != nil {
+				return err
+			}
 			if (tlsCert == "") != (tlsKey == "") {
 				return fmt.Errorf("HTTPS needs both --tls-cert and --tls-key (or neither, behind a TLS-terminating proxy)")
 			}
@@ -175,13 +180,12 @@ func newAPICmd() *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags())
-	cmd.Flags().StringVar(&listen, "listen", Env("AMTSWEG_LISTEN", "127.0.0.1:8080"), "HTTP listen address (AMTSWEG_LISTEN)")
-	cmd.Flags().StringVar(&metricsListen, "metrics-listen", Env("AMTSWEG_METRICS_LISTEN", "127.0.0.1:9464"),
-		"listen address of /metrics (Prometheus), apart from the public API; empty serves no metrics (AMTSWEG_METRICS_LISTEN)")
-	cmd.Flags().StringVar(&tlsCert, "tls-cert", os.Getenv("AMTSWEG_TLS_CERT"), "PEM certificate chain: serve HTTPS with HSTS (AMTSWEG_TLS_CERT)")
-	cmd.Flags().StringVar(&tlsKey, "tls-key", os.Getenv("AMTSWEG_TLS_KEY"), "PEM private key of --tls-cert (AMTSWEG_TLS_KEY)")
-	cmd.Flags().StringVar(&issuer, "oidc-issuer", os.Getenv("OIDC_ISSUER"), "OIDC issuer URL of clerks' and designers' tokens (OIDC_ISSUER)")
-	cmd.Flags().StringVar(&audience, "oidc-audience", Env("OIDC_AUDIENCE", auth.DefaultAudience), "expected token audience (OIDC_AUDIENCE)")
-	cmd.Flags().StringVar(&dataDir, "data-dir", Env("AMTSWEG_DATA_DIR", ""), "the worker's data directory, whose e-file store the pages read through the efile plugin (AMTSWEG_DATA_DIR)")
+	RegisterSetting(cmd.Flags(), &listen, "listen")
+	RegisterSetting(cmd.Flags(), &issuer, "oidc-issuer")
+	RegisterSetting(cmd.Flags(), &audience, "oidc-audience")
+	RegisterSetting(cmd.Flags(), &metricsListen, "metrics-listen")
+	RegisterSetting(cmd.Flags(), &tlsCert, "tls-cert")
+	RegisterSetting(cmd.Flags(), &tlsKey, "tls-key")
+	RegisterSetting(cmd.Flags(), &dataDir, "data-dir")
 	return cmd
 }

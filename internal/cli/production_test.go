@@ -24,10 +24,22 @@ import (
 	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/internal/registry"
+	"github.com/amtsweg/amtsweg/plugins/bundled"
 	"github.com/amtsweg/amtsweg/store"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	// definitions validate starts the bundled plugins as "<executable>
+	// plugin serve NAME", as the worker does; in these tests the
+	// executable is the test binary, which serves them like amtsweg.
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
+		if err := bundled.Serve(os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(1)
+	}
+	testenv.Main(m)
+}
 
 // lockedBuffer collects a process's output for the failure message.
 type lockedBuffer struct {

@@ -18,16 +18,12 @@ import (
 // application to the intake topic.
 func newSubmitCmd() *cobra.Command {
 	var (
-		brokers string
-		asJSON  bool
-		timeout time.Duration
+		brokers, format string
+		asJSON          bool
+		timeout         time.Duration
 	)
-	defaultBrokers := os.Getenv("KAFKA_BROKERS")
-	if defaultBrokers == "" {
-		defaultBrokers = "127.0.0.1:9092"
-	}
 	cmd := &cobra.Command{
-		Use:   "submit FILE.json [--kafka-brokers HOST:PORT,...] [--json]",
+		Use:   "submit FILE.json [--kafka-brokers HOST:PORT,...] [--format json]",
 		Short: "Submit an application to the intake topic, as a portal would",
 		Long: `Submit an application to amtsweg.intake.v1 as the portal does (see
 docs/intake.md). FILE is JSON:
@@ -40,9 +36,15 @@ docs/intake.md). FILE is JSON:
 A random access code is drawn; only its SHA-256 is sent. Prints the
 reference and the access code the citizen needs for the status page.`,
 		Example: `  amtsweg submit examples/bauantrag.json
-  amtsweg submit --json application.json | jq -r .accessCode`,
+  amtsweg submit --format json application.json | jq -r .accessCode`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				format = "json"
+			}
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q: use text or json", format)
+			}
 			raw, err := os.ReadFile(args[0])
 			if err != nil {
 				return fmt.Errorf("read application: %w", err)
@@ -67,7 +69,7 @@ reference and the access code the citizen needs for the status page.`,
 				return fmt.Errorf("%s: %w (is Kafka reachable at %s?)", args[0], err, brokers)
 			}
 			out := cmd.OutOrStdout()
-			if asJSON {
+			if format == "json" {
 				return json.NewEncoder(out).Encode(receipt)
 			}
 			fmt.Fprintf(out, "reference:   %s\naccess code: %s\n", receipt.Reference, receipt.AccessCode)
@@ -75,12 +77,13 @@ reference and the access code the citizen needs for the status page.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&brokers, "kafka-brokers", defaultBrokers, "Kafka brokers, comma-separated (default from KAFKA_BROKERS)")
+	RegisterSetting(f, &brokers, "kafka-brokers")
 	// --brokers was this command's name for it before it took the name
 	// the processes use; it keeps working.
-	f.StringVar(&brokers, "brokers", defaultBrokers, "Kafka brokers, comma-separated")
-	_ = f.MarkDeprecated("brokers", "use --kafka-brokers, as the other commands do")
-	f.BoolVar(&asJSON, "json", false, `print {"reference": ..., "accessCode": ...} only`)
+	RegisterRetired(f, &brokers, "kafka-brokers", "brokers")
+	f.StringVar(&format, "format", "text", `output format: text, or json for {"reference": ..., "accessCode": ...} only`)
+	f.BoolVar(&asJSON, "json", false, "same as --format json")
+	_ = f.MarkDeprecated("json", "use --format json")
 	f.DurationVar(&timeout, "timeout", 30*time.Second, "give up publishing after this long")
 	return cmd
 }

@@ -48,7 +48,7 @@ such tokens like any provider's. For development only.`,
 			}
 			iss, err := devissuer.Open(devissuer.Config{DataDir: dataDir, Issuer: issuer, Audience: audience})
 			if err != nil {
-				return fmt.Errorf("--data-dir %s / --issuer %s: %w", dataDir, issuer, err)
+				return fmt.Errorf("--data-dir %s / --dev-issuer %s: %w", dataDir, issuer, err)
 			}
 			tok, err := iss.Mint(p, ttl)
 			if err != nil {
@@ -64,8 +64,13 @@ such tokens like any provider's. For development only.`,
 	f.StringArrayVar(&p.Roles, "role", nil, "role (claim roles); repeat for several")
 	f.StringVar(&p.Name, "name", "", "display name (claim name)")
 	f.DurationVar(&ttl, "ttl", 8*time.Hour, "validity of the token")
-	f.StringVar(&dataDir, "data-dir", ".amtsweg", "data directory holding dev-oidc/signing-key.pem")
-	f.StringVar(&issuer, "issuer", devissuer.DefaultIssuer, "issuer URL embedded in the token; must match the API server's dev issuer")
-	f.StringVar(&audience, "audience", auth.DefaultAudience, "audience embedded in the token")
+	RegisterSetting(f, &dataDir, "data-dir") // holds dev-oidc/signing-key.pem
+	// Not the oidc-issuer setting: the dev issuer that amtsweg dev serves,
+	// whose key signs the token, not a provider's.
+	f.StringVar(&issuer, "dev-issuer", devissuer.DefaultIssuer, "issuer URL embedded in the token; must match the API server's dev issuer")
+	f.StringVar(&issuer, "issuer", devissuer.DefaultIssuer, "same as --dev-issuer")
+	_ = f.MarkDeprecated("issuer", "use --dev-issuer")
+	RegisterSetting(f, &audience, "oidc-audience")
+	RegisterRetired(f, &audience, "oidc-audience", "audience")
 	return cmd
 }

@@ -68,14 +68,18 @@ type Options struct {
 
 // Dev is a running development stack.
 type Dev struct {
-	Stack     *stack.Stack
-	APIURL    string
-	Brokers   []string
-	Temporal  string
-	UIURL     string
-	Database  string
-	Issuer    *devissuer.Issuer
-	Namespace string
+	Stack    *stack.Stack
+	APIURL   string
+	Brokers  []string
+	Temporal string
+	UIURL    string
+	Database string
+	// PostgresDir is the private cluster's directory ("" with an
+	// external DatabaseURL); as root it may lie outside DataDir (see
+	// package internal/embedded/postgres).
+	PostgresDir string
+	Issuer      *devissuer.Issuer
+	Namespace   string
 
 	pg       *postgres.Server
 	broker   *kafka.Broker
@@ -127,6 +131,9 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		return nil, err
 	}
 	d.pg, d.Database = pg, url
+	if pg != nil {
+		d.PostgresDir = pg.DataDir()
+	}
 	if err := store.Migrate(ctx, url); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

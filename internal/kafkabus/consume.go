@@ -86,7 +86,7 @@ func (c *ReaderConfig) reader() *kafka.Reader {
 		ReadBackoffMin:        50 * time.Millisecond,
 		ReadBackoffMax:        time.Second,
 		Logger:                slogLogger(c.Logger, slog.LevelDebug),
-		ErrorLogger:           slogLogger(c.Logger, slog.LevelWarn),
+		ErrorLogger:           errorLogger(c.Logger),
 	})
 }
 

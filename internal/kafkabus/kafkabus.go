@@ -116,3 +116,30 @@ func slogLogger(l *slog.Logger, level slog.Level) kafka.Logger {
 		}
 	})
 }
+
+// routineGroupErrors are the answers of a consumer-group coordinator during
+// an ordinary rebalance, which every start and every member joining or
+// leaving causes: the reader rejoins by itself.
+var routineGroupErrors = []string{
+	kafka.RebalanceInProgress.Error(),
+	kafka.UnknownMemberId.Error(),
+	kafka.IllegalGeneration.Error(),
+}
+
+// errorLogger is kafka-go's error logger: at Warn, except the routine
+// rebalance messages, which go to Debug.
+func errorLogger(l *slog.Logger) kafka.Logger {
+	return kafka.LoggerFunc(func(msg string, args ...any) {
+		text := fmt.Sprintf(msg, args...)
+		level := slog.LevelWarn
+		for _, r := range routineGroupErrors {
+			if strings.Contains(text, r) {
+				level = slog.LevelDebug
+				break
+			}
+		}
+		if l.Enabled(context.Background(), level) {
+			l.Log(context.Background(), level, "kafka: "+text)
+		}
+	})
+}

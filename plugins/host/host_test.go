@@ -476,7 +476,7 @@ func TestDynamicActivity(t *testing.T) {
 	}
 
 	// The idempotency key defaults to workflow id + activity id.
-	val, err = env.ExecuteActivity("alpha.env", plugins.Call{Input: json.RawMessage(`{"key":"HOME"}`)})
+	_, err = env.ExecuteActivity("alpha.env", plugins.Call{Input: json.RawMessage(`{"key":"HOME"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}

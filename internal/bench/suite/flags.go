@@ -41,7 +41,7 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.StringSliceVar(&phases, "phases", nil, "phases to run (default all): "+strings.Join(AllPhases, ","))
 	fs.StringVar(&c.OutDir, "out", "bench-results", "directory for report.json and the CPU profiles")
 	fs.BoolVar(&c.Profile, "profile", d.Profile, "take a CPU profile of each measured phase")
-	fs.StringVar(&c.DataDir, "data-dir", "", "where to create the stack's data directory (default the temporary directory)")
+	fs.StringVar(&c.DataDir, "work-dir", "", "where to create the stack's temporary data directory (default the system's temporary directory)")
 	fs.BoolVar(&c.KeepData, "keep-data", false, "keep the data directory after the run")
 	fs.StringVar(&c.DBOSDir, "dbos-dir", "", "source directory of the DBOS baseline (default: internal/bench/dbos found from the working directory)")
 	fs.BoolVar(&quick, "quick", false, "a quick run with small sizes (100 applications per procedure run, 100k applications, 20k tasks, 100k events, 500 open procedures), a few minutes")

@@ -1,12 +1,9 @@
 package suite
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
-	"strings"
 )
 
 // startProfile starts a CPU profile of the suite's process (which runs the
@@ -38,21 +35,4 @@ func startProfile(cfg *Config, name string, path *string) (stop func()) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}
-}
-
-// pprofTop renders the top of a CPU profile as `go tool pprof -top` does,
-// when the go command is installed (the profile file is kept either way).
-func pprofTop(file string, lines int) string {
-	if file == "" {
-		return ""
-	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Sprintf("(go tool pprof is not installed here; run: go tool pprof -top %s)", file)
-	}
-	out, err := exec.Command(goCmd, "tool", "pprof", "-top", "-nodecount="+fmt.Sprint(lines), file).CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("(go tool pprof -top %s failed: %v: %s)", file, err, strings.TrimSpace(string(out)))
-	}
-	return strings.TrimSpace(string(out))
 }

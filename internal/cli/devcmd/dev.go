@@ -18,11 +18,12 @@ import (
 	"github.com/amtsweg/amtsweg/internal/cli"
 	"github.com/amtsweg/amtsweg/internal/devstack"
 	"github.com/amtsweg/amtsweg/internal/embedded/temporal"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
 )
 
 func newDevCmd() *cobra.Command {
 	var o devstack.Options
-	var temporalAddr string
+	var temporalAddr, brokers, logFormat string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run all of Amtsweg on embedded PostgreSQL, Kafka and Temporal, persisted in --data-dir",
@@ -40,7 +41,14 @@ status are still there.`,
 				return fmt.Errorf("--temporal-address %q: %w (want 127.0.0.1:PORT)", temporalAddr, err)
 			}
 			o.TemporalPort = port
-			o.Logger = cli.NewLogger()
+			bs := kafkabus.SplitBrokers(brokers)
+			if len(bs) != 1 {
+				return fmt.Errorf("--kafka-brokers %q: dev runs one embedded broker; give its one address, e.g. 127.0.0.1:9092", brokers)
+			}
+			o.KafkaAddr = bs[0]
+			if o.Logger, err = cli.NewLogger(logFormat); err != nil {
+				return err
+			}
 			if o.PluginsDir != "" {
 				if err := os.MkdirAll(o.PluginsDir, 0o755); err != nil {
 					return fmt.Errorf("plugin directory %s: %w", o.PluginsDir, err)
@@ -64,6 +72,9 @@ status are still there.`,
 				fmt.Fprintf(w, "  Temporal UI  %s\n", d.UIURL)
 			}
 			fmt.Fprintf(w, "  PostgreSQL   %s\n", redact(d.Database))
+			if d.PostgresDir != "" {
+				fmt.Fprintf(w, "  Cluster      %s\n", d.PostgresDir)
+			}
 			fmt.Fprintf(w, "  Data         %s\n\n", o.DataDir)
 			fmt.Fprintf(w, "Amtsweg is ready. Submit the example: go run ./cmd/amtsweg submit examples/anwohnerparken.json\n")
 			select {
@@ -76,13 +87,15 @@ status are still there.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.DataDir, "data-dir", cli.Env("AMTSWEG_DATA_DIR", ".amtsweg"), "directory for all state (AMTSWEG_DATA_DIR)")
-	f.StringVar(&o.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "use this PostgreSQL instead of a private cluster (DATABASE_URL)")
-	f.StringVar(&o.APIAddr, "listen", "127.0.0.1:8080", "HTTP API address")
-	f.StringVar(&o.KafkaAddr, "kafka-address", "127.0.0.1:9092", "embedded Kafka broker address")
-	f.StringVar(&temporalAddr, "temporal-address", "127.0.0.1:7233", "embedded Temporal frontend address")
+	cli.RegisterSetting(f, &o.DataDir, "data-dir")
+	cli.RegisterSetting(f, &o.DatabaseURL, "database-url")
+	cli.RegisterSetting(f, &o.APIAddr, "listen")
+	cli.RegisterSetting(f, &brokers, "kafka-brokers")
+	cli.RegisterRetired(f, &brokers, "kafka-brokers", "kafka-address")
+	cli.RegisterSetting(f, &temporalAddr, "temporal-address")
 	f.IntVar(&o.UIPort, "ui-port", temporal.DefaultDevUIPort, "Temporal Web UI port (0: no UI)")
-	f.StringVar(&o.PluginsDir, "plugins", "./plugins/bin", "directory of plugin executables, watched for new ones")
+	cli.RegisterSetting(f, &o.PluginsDir, "plugins")
+	cli.RegisterLogFormat(f, &logFormat)
 	return cmd
 }
 

@@ -55,6 +55,11 @@ type Options struct {
 	// much faster, but a crash of the machine can lose or corrupt data.
 	// Only for throwaway clusters such as tests.
 	NoSync bool
+	// ClusterBase is where the cluster is placed when this process is
+	// root and the postgres user cannot reach DataDir (a parent such as
+	// /root is mode 0700); the place is recorded in DataDir/LocationFile
+	// and DataDir() returns it. Default DefaultClusterBase.
+	ClusterBase string
 }
 
 // Server is a running PostgreSQL cluster, a child process of this one.
@@ -105,8 +110,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, s.cleanupTemp(fmt.Errorf("start postgres: %w", err))
 		}
 		s.dataDir = filepath.Join(s.temp, "data")
-	} else if s.dataDir, err = filepath.Abs(opts.DataDir); err != nil {
-		return nil, fmt.Errorf("start postgres: data dir %s: %w", opts.DataDir, err)
+	} else {
+		requested, err := filepath.Abs(opts.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("start postgres: data dir %s: %w", opts.DataDir, err)
+		}
+		if s.dataDir, err = placeCluster(requested, opts.ClusterBase, acct, s.logger); err != nil {
+			return nil, fmt.Errorf("start postgres for data dir %s: %w", requested, err)
+		}
 	}
 
 	if err := s.prepare(ctx, acct, opts.NoSync); err != nil {
@@ -289,7 +300,9 @@ func (s *Server) URL(db string) string {
 // Port is the TCP port on 127.0.0.1.
 func (s *Server) Port() int { return s.port }
 
-// DataDir is the cluster directory.
+// DataDir is the cluster directory: Options.DataDir, or where the cluster
+// was placed because the postgres user cannot reach that (see
+// Options.ClusterBase).
 func (s *Server) DataDir() string { return s.dataDir }
 
 // CreateDatabase creates database name unless it exists.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -207,17 +208,84 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-func TestDataDirUnreachableForPostgresUser(t *testing.T) {
-	// t.TempDir is mode 0700: as root, the postgres user cannot reach it.
-	_, err := postgres.Start(context.Background(), postgres.Options{DataDir: filepath.Join(t.TempDir(), "pg")})
-	if os.Geteuid() == 0 {
-		if err == nil || !strings.Contains(err.Error(), "cannot reach the data dir") {
-			t.Fatalf("got %v, want an error saying the postgres user cannot reach the data dir", err)
-		}
-		return
+// TestDataDirUnder0700Parent starts a cluster for a data dir below a
+// directory only its owner can traverse (mode 0700, like /root). As a normal user the cluster is in the data dir itself. As root
+// the postgres user cannot reach it, so the cluster is placed under
+// ClusterBase, owned by postgres, and the place is recorded in the data dir:
+// a restart finds the same cluster and its data, and deleting the data dir
+// starts afresh.
+func TestDataDirUnder0700Parent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	parent := t.TempDir()
+	if err := os.Chmod(parent, 0o700); err != nil {
+		t.Fatal(err)
 	}
+	requested := filepath.Join(parent, ".amtsweg", "postgres")
+	base := filepath.Join(reachableDir(t), "clusters")
+	opts := postgres.Options{DataDir: requested, ClusterBase: base, NoSync: true}
+
+	s, err := postgres.Start(ctx, opts)
 	if err != nil {
-		t.Fatalf("as a normal user the data dir is ours: %v", err)
+		t.Fatalf("start under a 0700 parent: %v", err)
+	}
+	clusterDir := s.DataDir()
+	exec1(ctx, t, s.URL("postgres"), "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('yes')")
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	if os.Geteuid() != 0 {
+		if clusterDir != requested {
+			t.Fatalf("as a normal user the cluster must be in the data dir %s, is in %s", requested, clusterDir)
+		}
+	} else {
+		if !strings.HasPrefix(clusterDir, base+string(filepath.Separator)) {
+			t.Fatalf("as root the cluster must be placed under %s, is in %s", base, clusterDir)
+		}
+		fi, err := os.Stat(clusterDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid := strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Uid)); uid != pg.Uid || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("%s: owner uid %s mode %v, want postgres (%s) and 0700", clusterDir, uid, fi.Mode().Perm(), pg.Uid)
+		}
+		loc, err := os.ReadFile(filepath.Join(requested, postgres.LocationFile))
+		if err != nil || strings.TrimSpace(string(loc)) != clusterDir {
+			t.Fatalf("%s: %q, %v; want the cluster's place %s", postgres.LocationFile, loc, err, clusterDir)
+		}
+	}
+
+	// A restart finds the cluster and its data.
+	s, err = postgres.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	if s.DataDir() != clusterDir {
+		t.Fatalf("restart placed the cluster in %s, first start in %s", s.DataDir(), clusterDir)
+	}
+	if got := query(ctx, t, s.URL("postgres"), "SELECT v FROM kept"); len(got) != 1 || got[0] != "yes" {
+		t.Fatalf("after restart: kept = %v, want [yes]", got)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Deleting the data dir resets the cluster, wherever it lives.
+	if err := os.RemoveAll(filepath.Join(parent, ".amtsweg")); err != nil {
+		t.Fatal(err)
+	}
+	s, err = postgres.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start after deleting the data dir: %v", err)
+	}
+	defer s.Stop()
+	if got := query(ctx, t, s.URL("postgres"), "SELECT count(*)::text FROM pg_tables WHERE tablename = 'kept'"); got[0] != "0" {
+		t.Fatalf("after deleting the data dir the old table is still there")
 	}
 }
 

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/amtsweg/amtsweg/internal/auth"
+)
+
+// Setting is one configuration setting of the amtsweg commands: the flag
+// that sets it, the environment variable that sets it when the flag is not
+// given, the default when neither is, and what it means. Every command
+// that takes a setting registers it from Settings (RegisterSetting), so a
+// setting has one name, one variable and one meaning everywhere;
+// docs/configuration.md lists the table and settings_test.go checks every
+// command's flags against it.
+type Setting struct {
+	Flag    string
+	Env     string
+	Default string
+	Help    string
+	// Secret settings (passwords, tokens) do not show the environment's
+	// value as the flag's default in --help.
+	Secret bool
+	// Retired are former flag names of this setting. A command may keep
+	// one only as a deprecated alias (hidden, with a warning).
+	Retired []string
+}
+
+// Settings is the table of every setting.
+var Settings = []Setting{
+	{Flag: "temporal-address", Env: "TEMPORAL_ADDRESS", Default: "127.0.0.1:7233",
+		Help: "Temporal frontend host:port (dev: where the embedded server listens)"},
+	{Flag: "temporal-namespace", Env: "TEMPORAL_NAMESPACE", Default: "amtsweg",
+		Help: "Temporal namespace"},
+	{Flag: "kafka-brokers", Env: "KAFKA_BROKERS", Default: "127.0.0.1:9092",
+		Help: "comma-separated Kafka brokers host:port (dev: the embedded broker's one address)", Retired: []string{"kafka-address", "brokers"}},
+	{Flag: "database-url", Env: "DATABASE_URL", Default: "", Secret: true,
+		Help: "PostgreSQL URL (dev: empty starts a private cluster in the data dir)"},
+	{Flag: "listen", Env: "AMTSWEG_LISTEN", Default: "127.0.0.1:8080",
+		Help: "HTTP listen address of the API and pages"},
+	{Flag: "api", Env: "AMTSWEG_API", Default: "http://127.0.0.1:8080",
+		Help: "address of the Amtsweg API to talk to"},
+	{Flag: "token", Env: "AMTSWEG_TOKEN", Default: "", Secret: true,
+		Help: "bearer token for the API (a designer's, for definitions)"},
+	{Flag: "oidc-issuer", Env: "OIDC_ISSUER", Default: "",
+		Help: "OIDC issuer URL of clerks' and designers' tokens (required by api)"},
+	{Flag: "oidc-audience", Env: "OIDC_AUDIENCE", Default: auth.DefaultAudience,
+		Help: "audience (aud) of clerks' and designers' tokens", Retired: []string{"audience"}},
+	{Flag: "plugins", Env: "AMTSWEG_PLUGINS", Default: "./plugins/bin",
+		Help: "directory of plugin executables, watched for new ones (empty: bundled plugins only)", Retired: []string{"plugin-dir"}},
+	{Flag: "data-dir", Env: "AMTSWEG_DATA_DIR", Default: ".amtsweg",
+		Help: "directory for local state: plugin data (e-file, outbox), the dev issuer's key; in dev all state"},
+	{Flag: "metrics-listen", Env: "AMTSWEG_METRICS_LISTEN", Default: "127.0.0.1:9464",
+		Help: "listen address of /metrics (Prometheus), apart from the public API; empty serves no metrics"},
+	{Flag: "tls-cert", Env: "AMTSWEG_TLS_CERT", Default: "",
+		Help: "PEM certificate chain: serve HTTPS with HSTS"},
+	{Flag: "tls-key", Env: "AMTSWEG_TLS_KEY", Default: "", Secret: true,
+		Help: "PEM private key of --tls-cert"},
+	{Flag: "log-format", Env: "AMTSWEG_LOG_FORMAT", Default: "auto",
+		Help: "log format: auto (text on a terminal, else JSON), text or json"},
+}
+
+// settingAnnotation marks a flag registered from Settings; its value is
+// the environment variable.
+const settingAnnotation = "amtsweg-setting-env"
+
+// LookupSetting returns the setting of a flag name.
+func LookupSetting(flag string) (Setting, bool) {
+	for _, s := range Settings {
+		if s.Flag == flag {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}
+
+// Usage is the flag's help text: the meaning and the variable.
+func (s Setting) Usage() string { return s.Help + " (" + s.Env + ")" }
+
+// Value is the setting's value when no flag is given: the environment
+// variable, else the default.
+func (s Setting) Value() string { return Env(s.Env, s.Default) }
+
+// RegisterSetting adds the setting named flag to fs, bound to p. The
+// flag's default is the environment variable's value, else the table's
+// default; for a secret setting --help shows the table's default only.
+// It panics for a name that is not in Settings: a programming error that
+// every test of the command tree finds.
+func RegisterSetting(fs *pflag.FlagSet, p *string, flag string) {
+	s, ok := LookupSetting(flag)
+	if !ok {
+		panic("cli: no setting " + flag + " in Settings")
+	}
+	if s.Secret {
+		fs.StringVar(p, s.Flag, s.Default, s.Usage())
+		*p = s.Value()
+	} else {
+		fs.StringVar(p, s.Flag, s.Value(), s.Usage())
+	}
+	_ = fs.SetAnnotation(s.Flag, settingAnnotation, []string{s.Env})
+}
+
+// RegisterRetired adds a retired name of a setting as a hidden, deprecated
+// alias bound to the same variable, so that existing scripts keep working.
+func RegisterRetired(fs *pflag.FlagSet, p *string, flag, retired string) {
+	s, ok := LookupSetting(flag)
+	if !ok {
+		panic("cli: no setting " + flag + " in Settings")
+	}
+	fs.StringVar(p, retired, *p, s.Usage())
+	_ = fs.MarkDeprecated(retired, "use --"+flag+" (or "+s.Env+")")
+}
+
+// RegisterLogFormat adds the log-format setting to fs.
+func RegisterLogFormat(fs *pflag.FlagSet, p *string) { RegisterSetting(fs, p, "log-format") }
+
+// NewLogger returns the logger of a long-running command on stderr in
+// format (see the log-format setting): text on a terminal and JSON lines
+// otherwise for auto. AMTSWEG_DEBUG=1 logs at Debug.
+func NewLogger(format string) (*slog.Logger, error) {
+	return newLogger(os.Stderr, format, term.IsTerminal(int(os.Stderr.Fd())))
+}
+
+func newLogger(w io.Writer, format string, tty bool) (*slog.Logger, error) {
+	level := slog.LevelInfo
+	if os.Getenv("AMTSWEG_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(strings.TrimSpace(format)) {
+	case "auto", "":
+		if tty {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use auto, text or json (or set AMTSWEG_LOG_FORMAT)", format)
+}
