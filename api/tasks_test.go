@@ -633,6 +633,10 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 	}
 	ap := "/api/v1/tasks/" + approval.ID
 	wantCode(t, "self-approval", e.as(lena, "POST", ap+"/claim", ""), http.StatusConflict, "four-eyes")
+	// Completing the open approval straight away (claimed in the same
+	// step) is refused to its author as well; lena holds teamleitung, so
+	// only the four-eyes rule stops her.
+	wantCode(t, "self-approval without claiming first", e.as(lena, "POST", ap+"/complete", `{"data":{"approved":true}}`), http.StatusConflict, "four-eyes")
 	wantCode(t, "delegate approval to the author", e.as(tom, "POST", ap+"/delegate", `{"toUser":"lena"}`), http.StatusConflict, "four-eyes")
 	apd := must[api.TaskDetail](t, e.as(tom, "GET", ap, ""), http.StatusOK)
 	if apd.Approves == nil || apd.Approves.ID != task.ID || !strings.Contains(string(apd.Approves.Data), "Zone passt") {
