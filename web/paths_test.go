@@ -276,7 +276,7 @@ func TestDesignerDeploys(t *testing.T) {
 		t.Fatal(err)
 	}
 	valid := strings.Replace(string(src), "key: anwohnerparken\n", "key: anwohnerparken-test\n", 1)
-	valid = strings.Replace(valid, "version: 1.0.0\n", "version: 1.1.0\n", 1)
+	valid = strings.Replace(valid, "version: 1.0.1\n", "version: 1.1.0\n", 1)
 	if valid == string(src) {
 		t.Fatal("the test could not rename the definition")
 	}
@@ -301,7 +301,7 @@ func TestDesignerDeploys(t *testing.T) {
 	b := e.newTab(t)
 	b.open("/designer")
 	b.signIn("dora.design", "Dora Design", "designer")
-	b.do("designer page", chromedp.WaitVisible(chromedp.CSS(`a[href="/designer/definitions/anwohnerparken/1.0.0"]`)))
+	b.do("designer page", chromedp.WaitVisible(chromedp.CSS(`a[href="/designer/definitions/anwohnerparken/1.0.1"]`)))
 	b.axe("/designer")
 	keep(t, b.shot("designer"), "designer.png")
 
