@@ -198,6 +198,11 @@ func TestClerkCompletesTask(t *testing.T) {
 	}
 	b.axe("/inbox/tasks/{id} delegate error")
 	b.submit(`form[action$="/claim"] button`, `#task-form`)
+	// The application data is labelled by the application schema's
+	// titles, not by its keys.
+	if got := b.text(`main`); !strings.Contains(got, "Kfz-Kennzeichen") || strings.Contains(got, "licensePlate") {
+		t.Errorf("the case file shows the application's keys instead of their titles: %q", got)
+	}
 
 	// Complete without the required decision: the procedure refuses, and
 	// the error shows next to the field.
