@@ -141,7 +141,7 @@ func newHarness(t *testing.T, p *definitions.Procedure) *harness {
 	// Deadlock detection measures the machine, not the code (a shared
 	// 2-core runner under load stalls a workflow task for over the default
 	// second); the tests check behaviour.
-	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Hour})
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	// 2026-11-02 is a Monday.
 	env.SetStartTime(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	rec := &recorder{}

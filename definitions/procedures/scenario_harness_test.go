@@ -233,9 +233,6 @@ func newWorldFile(t *testing.T, start time.Time, name string, edit func(string) 
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
-	// Deadlock detection measures the machine, not the code: on a loaded
-	// runner a workflow task can take over the default second.
-	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Hour})
 	env.SetStartTime(start)
 	env.SetTestTimeout(5 * time.Minute)
 	// Deadlock detection measures the machine, not the code (the first
