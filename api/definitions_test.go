@@ -146,8 +146,8 @@ func TestDeployDefinitionLifecycle(t *testing.T) {
 		t.Fatalf("deploy: %d %s", a.code, a.body)
 	}
 	created := decode[api.DeployResponse](t, a)
-	if created.Key != "anwohnerparken" || created.Version != "1.0.0" || created.Status != api.DeployCreated ||
-		len(created.Hash) != 64 || a.header.Get("Location") != "/api/v1/definitions/anwohnerparken/1.0.0" {
+	if created.Key != "anwohnerparken" || created.Version != "1.0.1" || created.Status != api.DeployCreated ||
+		len(created.Hash) != 64 || a.header.Get("Location") != "/api/v1/definitions/anwohnerparken/1.0.1" {
 		t.Fatalf("created: %+v, Location %q", created, a.header.Get("Location"))
 	}
 	// Comments do not change the content hash.
@@ -164,13 +164,13 @@ func TestDeployDefinitionLifecycle(t *testing.T) {
 		t.Fatalf("changed content, same version: %d %s", a.code, a.body)
 	}
 	conflict := decode[api.ErrorBody](t, a)
-	if !strings.Contains(conflict.Error, "anwohnerparken 1.0.0") || !strings.Contains(conflict.Hint, "1.0.1") ||
+	if !strings.Contains(conflict.Error, "anwohnerparken 1.0.1") || !strings.Contains(conflict.Hint, "1.0.2") ||
 		!strings.Contains(conflict.Hint, "1.1.0") || !strings.Contains(conflict.Hint, "never changed") {
 		t.Errorf("conflict answer does not say to bump the version: %+v", conflict)
 	}
 
 	// The bumped version deploys as a multipart upload.
-	v2 := strings.Replace(changed, "version: 1.0.0", "version: 1.1.0", 1)
+	v2 := strings.Replace(changed, "version: 1.0.1", "version: 1.1.0", 1)
 	a = e.upload(e.designer, "anwohnerparken-1.1.yaml", v2)
 	if a.code != http.StatusCreated {
 		t.Fatalf("multipart deploy: %d %s", a.code, a.body)
@@ -179,7 +179,7 @@ func TestDeployDefinitionLifecycle(t *testing.T) {
 		t.Fatalf("second version: %+v", r)
 	}
 
-	// Two applications on 1.0.0, one of them completed.
+	// Two applications on 1.0.1, one of them completed.
 	ctx := context.Background()
 	evs := []*events.ProcedureEvent{received("AP-1", created), received("AP-2", created), storetest.Completed("AP-2", 2)}
 	if _, err := e.store.ApplyEvents(ctx, evs); err != nil {
@@ -196,15 +196,15 @@ func TestDeployDefinitionLifecycle(t *testing.T) {
 		t.Fatalf("list: %d %s", a.code, a.body)
 	}
 	if list[0].Version != "1.1.0" || !list[0].Current || list[0].Instances != (api.InstanceCounts{}) ||
-		list[1].Version != "1.0.0" || list[1].Current || list[1].Instances != (api.InstanceCounts{Total: 2, Running: 1}) {
+		list[1].Version != "1.0.1" || list[1].Current || list[1].Instances != (api.InstanceCounts{Total: 2, Running: 1}) {
 		t.Errorf("list: %+v", list)
 	}
 	if list[1].DeployedBy != "dana" || list[1].Title.De != "Bewohnerparkausweis" || list[1].ValidFrom != "2024-01-01" {
-		t.Errorf("summary of 1.0.0: %+v", list[1])
+		t.Errorf("summary of 1.0.1: %+v", list[1])
 	}
 
 	// One version: model and source as deployed.
-	a = e.do(http.MethodGet, "/api/v1/definitions/anwohnerparken/1.0.0", e.clerk, nil)
+	a = e.do(http.MethodGet, "/api/v1/definitions/anwohnerparken/1.0.1", e.clerk, nil)
 	detail := decode[api.DefinitionDetail](t, a)
 	var model struct {
 		Key   string `json:"key"`
@@ -325,7 +325,7 @@ func TestDefinitionDiagram(t *testing.T) {
 	if a := e.deploy(e.designer, "anwohnerparken.yaml", bundled(t, "anwohnerparken.yaml")); a.code != http.StatusCreated {
 		t.Fatalf("deploy: %d %s", a.code, a.body)
 	}
-	const p = "/api/v1/definitions/anwohnerparken/1.0.0/diagram"
+	const p = "/api/v1/definitions/anwohnerparken/1.0.1/diagram"
 
 	a := e.do(http.MethodGet, p, e.clerk, nil)
 	if a.code != http.StatusOK || a.header.Get("Content-Type") != "image/svg+xml" || !bytes.Contains(a.body, []byte("<svg")) ||

@@ -593,6 +593,7 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 	}
 	wantCode(t, "loser completes", e.as(loser, "POST", path+"/complete", `{"data":{"approved":true}}`), http.StatusConflict)
 	wantCode(t, "loser releases", e.as(loser, "POST", path+"/release", ""), http.StatusConflict)
+	wantCode(t, "loser delegates", e.as(loser, "POST", path+"/delegate", `{"toUser":"lena"}`), http.StatusConflict, "claimed by someone else")
 
 	// Delegation: to a user, then to a role; bad bodies never reach the procedure.
 	wantCode(t, "delegate to both", e.as(winner, "POST", path+"/delegate", `{"toUser":"lena","toRole":"teamleitung"}`), http.StatusBadRequest)
@@ -611,7 +612,8 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 
 	// A rejected completion names the field and leaves the task as it was.
 	rej := must[api.FormRejected](t, e.as(lena, "POST", path+"/complete", `{"data":{"approved":"yes"}}`), http.StatusUnprocessableEntity)
-	if len(rej.Fields) == 0 || rej.Fields[0].Field != "/approved" || rej.Fields[0].Message == "" {
+	if len(rej.Fields) == 0 || rej.Fields[0].Field != "/approved" || rej.Fields[0].Message == "" ||
+		rej.Fields[0].MessageDE != "Erwartet wird Ja oder Nein, angegeben ist ein Text." {
 		t.Errorf("422 answer %+v", rej)
 	}
 	wantCode(t, "form data not wrapped in data", e.as(lena, "POST", path+"/complete", `{"approved":true}`), http.StatusBadRequest, "data")
@@ -633,6 +635,10 @@ func TestTaskActionsOnARunningProcedure(t *testing.T) {
 	}
 	ap := "/api/v1/tasks/" + approval.ID
 	wantCode(t, "self-approval", e.as(lena, "POST", ap+"/claim", ""), http.StatusConflict, "four-eyes")
+	// Completing the open approval straight away (claimed in the same
+	// step) is refused to its author as well; lena holds teamleitung, so
+	// only the four-eyes rule stops her.
+	wantCode(t, "self-approval without claiming first", e.as(lena, "POST", ap+"/complete", `{"data":{"approved":true}}`), http.StatusConflict, "four-eyes")
 	wantCode(t, "delegate approval to the author", e.as(tom, "POST", ap+"/delegate", `{"toUser":"lena"}`), http.StatusConflict, "four-eyes")
 	apd := must[api.TaskDetail](t, e.as(tom, "GET", ap, ""), http.StatusOK)
 	if apd.Approves == nil || apd.Approves.ID != task.ID || !strings.Contains(string(apd.Approves.Data), "Zone passt") {

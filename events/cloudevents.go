@@ -63,6 +63,58 @@ func Decode(msg []byte) (Envelope, error) {
 	}, nil
 }
 
+// DecodeSubmission decodes and checks an application message received on
+// topic, as it comes from the portal (untrusted): a CloudEvent of type
+// TypeApplicationSubmitted whose subject is a valid reference and whose
+// data is a valid ApplicationSubmitted. The error says what is wrong, for
+// the dead-letter reason. The payload is not checked against the
+// procedure's application schema (that needs the deployed definition).
+func DecodeSubmission(topic string, msg []byte) (Envelope, ApplicationSubmitted, error) {
+	var data ApplicationSubmitted
+	env, err := Decode(msg)
+	if err != nil {
+		return env, data, err
+	}
+	if env.Type != TypeApplicationSubmitted {
+		return env, data, fmt.Errorf("CloudEvent type %q is not accepted on %s: send applications as %q",
+			env.Type, topic, TypeApplicationSubmitted)
+	}
+	if err := ValidateReference(env.Subject); err != nil {
+		return env, data, fmt.Errorf("CloudEvent subject: %w", err)
+	}
+	if err := json.Unmarshal(env.Data, &data); err != nil {
+		return env, data, fmt.Errorf("data of %s: %w", env.Subject, err)
+	}
+	if err := data.Validate(); err != nil {
+		return env, data, fmt.Errorf("%s: %w", env.Subject, err)
+	}
+	return env, data, nil
+}
+
+// DecodeApplicantEvent decodes and checks an applicant's follow-up message
+// received on topic (untrusted): a CloudEvent whose subject is a valid
+// reference, of any type but an application submission, with data that is
+// absent or a JSON object. The error says what is wrong.
+func DecodeApplicantEvent(topic string, msg []byte) (Envelope, error) {
+	env, err := Decode(msg)
+	if err != nil {
+		return env, err
+	}
+	if err := ValidateReference(env.Subject); err != nil {
+		return env, fmt.Errorf("CloudEvent subject: %w", err)
+	}
+	if env.Type == TypeApplicationSubmitted {
+		return env, fmt.Errorf("%s: applications are submitted on %s, not on %s", env.Subject, TopicIntake, topic)
+	}
+	if len(env.Data) > 0 {
+		var obj map[string]any
+		if err := json.Unmarshal(env.Data, &obj); err != nil {
+			return env, fmt.Errorf("%s: data must be a JSON object with the event's content: %w", env.Subject, err)
+		}
+	}
+	return env, nil
+}
+
 // EncodeProcedureEvent renders a domain event as a CloudEvent whose id is
 // "<reference>/<seq>", so the id itself is a deduplication key.
 func EncodeProcedureEvent(e *ProcedureEvent) ([]byte, error) {

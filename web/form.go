@@ -388,8 +388,18 @@ func (f *taskForm) formData(values url.Values) json.RawMessage {
 // fieldError is one entry of procclient.RejectedError.Fields
 // (jsonvalidate.FieldError).
 type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Field     string `json:"field"`
+	Message   string `json:"message"`
+	MessageDE string `json:"messageDe"`
+}
+
+// in is the message in the page's language (English where the validator
+// has no German text).
+func (e fieldError) in(lang string) string {
+	if lang == "de" && e.MessageDE != "" {
+		return e.MessageDE
+	}
+	return e.Message
 }
 
 var (
@@ -432,15 +442,15 @@ func (f *taskForm) applyErrors(lang string, raw json.RawMessage) {
 					continue
 				}
 			}
-			f.Errors = append(f.Errors, e.Message)
+			f.Errors = append(f.Errors, e.in(lang))
 			continue
 		}
 		name, _, _ := strings.Cut(strings.TrimPrefix(e.Field, "/"), "/")
 		name = strings.NewReplacer("~1", "/", "~0", "~").Replace(name)
 		if fl := byName[name]; fl != nil {
-			add(fl, tr(lang, "field.invalid", e.Message))
+			add(fl, tr(lang, "field.invalid", e.in(lang)))
 		} else {
-			f.Errors = append(f.Errors, e.Field+": "+e.Message)
+			f.Errors = append(f.Errors, e.Field+": "+e.in(lang))
 		}
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/amtsweg/amtsweg/definitions/procedures"
 	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 )
 
@@ -99,8 +102,10 @@ func TestFormRoundTrip(t *testing.T) {
 				t.Errorf("missing required field: error %q (validator said %s)", fl.Error, raw)
 			}
 		case "fee":
-			if !strings.HasPrefix(fl.Error, "Ungültige Angabe:") {
-				t.Errorf("wrong type: error %q", fl.Error)
+			// A German page says in German what is wrong, not only that
+			// something is.
+			if want := "Ungültige Angabe: Erwartet wird eine ganze Zahl, angegeben ist ein Text."; fl.Error != want {
+				t.Errorf("wrong type: error %q, want %q", fl.Error, want)
 			}
 		default:
 			if fl.Error != "" {
@@ -111,6 +116,21 @@ func TestFormRoundTrip(t *testing.T) {
 	if len(f.Errors) != 0 {
 		t.Errorf("form-level errors: %v", f.Errors)
 	}
+	// The same errors on an English page.
+	en := buildForm("en", json.RawMessage(decisionForm), nil, nil)
+	en.applyErrors("en", raw)
+	for _, fl := range en.Fields {
+		switch fl.Name {
+		case "approved":
+			if fl.Error != "Please fill in this field." {
+				t.Errorf("English page, missing field: %q", fl.Error)
+			}
+		case "fee":
+			if want := "Invalid value: got string, want integer"; fl.Error != want {
+				t.Errorf("English page, wrong type: %q, want %q", fl.Error, want)
+			}
+		}
+	}
 	if d := f.Fields[0].DescribedBy(); d != f.Fields[0].ErrorID() {
 		t.Errorf("aria-describedby %q", d)
 	}
@@ -120,6 +140,29 @@ func TestFormRoundTrip(t *testing.T) {
 	doc = f.formData(url.Values{"field.fee": {"12"}, "field.approved": {"false"}, "field.urgent": {"true"}, "field.reason": {"Weil."}})
 	if err := schema.Validate(doc); err != nil {
 		t.Errorf("valid document %s: %v", doc, err)
+	}
+}
+
+// TestApplicationShowsTitles: the case file shows the application's fields
+// by the titles of the procedure's application schema (here the bundled
+// resident parking permit), not by their keys such as licensePlate.
+func TestApplicationShowsTitles(t *testing.T) {
+	src, err := procedures.FS.ReadFile("anwohnerparken.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		t.Fatal(err)
+	}
+	order := objectOrder(mapValue(doc.Content[0], "applicationSchema"))
+	items := dataView("de", json.RawMessage(`{"zone":"A3","licensePlate":"EF-EM 2026","street":"Anger","keeperIsApplicant":true}`), nil, order)
+	var got []string
+	for _, it := range items {
+		got = append(got, it.Label+"="+it.Value)
+	}
+	if s := strings.Join(got, ";"); s != "Parkzone=A3;Kfz-Kennzeichen=EF-EM 2026;Straße=Anger;Antragsteller ist Halter des Fahrzeugs=Ja" {
+		t.Errorf("case file shows %s", s)
 	}
 }
 

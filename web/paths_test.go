@@ -198,6 +198,11 @@ func TestClerkCompletesTask(t *testing.T) {
 	}
 	b.axe("/inbox/tasks/{id} delegate error")
 	b.submit(`form[action$="/claim"] button`, `#task-form`)
+	// The application data is labelled by the application schema's
+	// titles, not by its keys.
+	if got := b.text(`main`); !strings.Contains(got, "Kfz-Kennzeichen") || strings.Contains(got, "licensePlate") {
+		t.Errorf("the case file shows the application's keys instead of their titles: %q", got)
+	}
 
 	// Complete without the required decision: the procedure refuses, and
 	// the error shows next to the field.
@@ -276,7 +281,7 @@ func TestDesignerDeploys(t *testing.T) {
 		t.Fatal(err)
 	}
 	valid := strings.Replace(string(src), "key: anwohnerparken\n", "key: anwohnerparken-test\n", 1)
-	valid = strings.Replace(valid, "version: 1.0.0\n", "version: 1.1.0\n", 1)
+	valid = strings.Replace(valid, "version: 1.0.1\n", "version: 1.1.0\n", 1)
 	if valid == string(src) {
 		t.Fatal("the test could not rename the definition")
 	}
@@ -301,7 +306,7 @@ func TestDesignerDeploys(t *testing.T) {
 	b := e.newTab(t)
 	b.open("/designer")
 	b.signIn("dora.design", "Dora Design", "designer")
-	b.do("designer page", chromedp.WaitVisible(chromedp.CSS(`a[href="/designer/definitions/anwohnerparken/1.0.0"]`)))
+	b.do("designer page", chromedp.WaitVisible(chromedp.CSS(`a[href="/designer/definitions/anwohnerparken/1.0.1"]`)))
 	b.axe("/designer")
 	keep(t, b.shot("designer"), "designer.png")
 

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
@@ -137,6 +138,10 @@ func newHarness(t *testing.T, p *definitions.Procedure) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := s.NewTestWorkflowEnvironment()
+	// Deadlock detection measures the machine, not the code (a shared
+	// 2-core runner under load stalls a workflow task for over the default
+	// second); the tests check behaviour.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	// 2026-11-02 is a Monday.
 	env.SetStartTime(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	rec := &recorder{}
@@ -243,6 +248,10 @@ func TestProcedureApprovedWithFourEyesAndParticipation(t *testing.T) {
 	h.at(6*time.Hour, "bad form data", contract.UpdateCompleteTask, complete(anna, `{"complete":"yes"}`), contract.ErrTypeInvalidFormData)
 	h.at(7*time.Hour, "complete", contract.UpdateCompleteTask, complete(anna, `{"complete":true}`), "")
 	h.at(8*time.Hour, "self-approval", contract.UpdateClaimTask, task(annaLead), contract.ErrTypeFourEyes)
+	// The same rule on the direct path: completing the open approval
+	// without claiming it first is refused to the author too (annaLead
+	// holds the approving role, so only the four-eyes rule can stop her).
+	h.at(8*time.Hour+30*time.Minute, "self-approval without claiming first", contract.UpdateCompleteTask, complete(annaLead, `{"approved":true}`), contract.ErrTypeFourEyes)
 	// An open task is completed straight away, claimed in the same step.
 	h.at(9*time.Hour, "approval without claiming first", contract.UpdateCompleteTask, complete(bernd, `{"approved":true}`), "")
 	h.claimAndComplete(10*time.Hour, "fire statement", fritz, `{"consent":true}`)

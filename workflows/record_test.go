@@ -45,10 +45,18 @@ type recordAction struct {
 	eventType string
 	// cancel: an operator cancels the procedure instead.
 	cancel bool
+	// direct: complete the open task without claiming it first (it is
+	// claimed in the same step).
+	direct bool
 }
 
 func task(step string, actor contract.Actor, data string) recordAction {
 	return recordAction{step: step, actor: actor, data: data}
+}
+
+// directTask completes the open task at step straight away, unclaimed.
+func directTask(step string, actor contract.Actor, data string) recordAction {
+	return recordAction{step: step, actor: actor, data: data, direct: true}
 }
 
 // recordScenario drives one application of a bundled procedure.
@@ -131,6 +139,27 @@ var recordScenarios = []recordScenario{
 			task("entscheidung-entwerfen", clerk, `{"ergebnis":"ablehnung","nebenbestimmungen":[],"begruendung":"Abstandsflächen nicht eingehalten (§ 6 ThürBO)"}`),
 			task("entscheidung-entwerfen", teamLead, `{"approved":true}`),
 			{event: `{"art":"ruecknahme"}`, eventType: "de.amtsweg.applicant.hearing-reply.v1"},
+		}},
+	// Recorded after clerks could complete an open task without claiming
+	// it and approvals named the task they approve (commit cbd81a6 and
+	// before): the direct path, and both answers of a four-eyes approval.
+	{name: "anwohnerparken-direct-complete-issued", key: "anwohnerparken", payload: parken, outcome: "issued",
+		actions: []recordAction{directTask("review", clerk, `{"approved":true}`)}},
+	// The approval is given straight away; recorded waiting at the next
+	// task, the confirmation of registration.
+	{name: "gewerbeanmeldung-approval-approved-direct", key: "gewerbeanmeldung", payload: gewerbe, waitAt: "empfangsbescheinigung",
+		actions: []recordAction{
+			directTask("vollstaendigkeit", clerk, `{"vollstaendig":true,"erlaubnispflichtig":true}`),
+			task("erlaubnis-pruefen", clerk, `{"erlaubnisLiegtVor":true}`),
+			directTask("erlaubnis-pruefen", teamLead, `{"approved":true,"comment":"Erlaubnis geprüft."}`),
+		}},
+	// The approval is refused after a claim; recorded waiting at the
+	// rework of the checked step.
+	{name: "gewerbeanmeldung-approval-refused", key: "gewerbeanmeldung", payload: gewerbe, waitAt: "erlaubnis-pruefen",
+		actions: []recordAction{
+			task("vollstaendigkeit", clerk, `{"vollstaendig":true,"erlaubnispflichtig":true}`),
+			directTask("erlaubnis-pruefen", clerk, `{"erlaubnisLiegtVor":true}`),
+			task("erlaubnis-pruefen", teamLead, `{"approved":false,"comment":"Nachweis fehlt."}`),
 		}},
 }
 
@@ -249,8 +278,10 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 		default:
 			a.actor.Tenant = sub.Tenant
 			tk := awaitOpenTask(ctx, t, d, ref, a.step)
-			if _, err := pc.Claim(ctx, ref, contract.TaskRequest{TaskID: tk.ID, Actor: a.actor}); err != nil {
-				t.Fatalf("action %d: claim %s at %s: %v", i, tk.ID, a.step, err)
+			if !a.direct {
+				if _, err := pc.Claim(ctx, ref, contract.TaskRequest{TaskID: tk.ID, Actor: a.actor}); err != nil {
+					t.Fatalf("action %d: claim %s at %s: %v", i, tk.ID, a.step, err)
+				}
 			}
 			if _, err := pc.Complete(ctx, ref, contract.CompleteRequest{TaskID: tk.ID, Actor: a.actor, Data: json.RawMessage(a.data)}); err != nil {
 				t.Fatalf("action %d: complete %s at %s: %v", i, tk.ID, a.step, err)

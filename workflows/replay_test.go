@@ -43,6 +43,13 @@ func TestReplay(t *testing.T) {
 	if len(files) < 5 {
 		t.Fatalf("%d recorded histories in %s; the recorded set is missing (go test -run 'TestRecordHistories|TestContinueAsNewOnTemporal' -record adds them)", len(files), historiesDir)
 	}
+	// Paths that must stay in the corpus (each was added to the
+	// interpreter after the first histories were recorded).
+	for _, name := range requiredHistories {
+		if !historyExists(name + ".json") {
+			t.Errorf("recorded history %s is missing (go test ./workflows -run 'TestRecordHistories/%s' -record adds it)", name, name)
+		}
+	}
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			r := newReplayer(t)
@@ -52,6 +59,18 @@ func TestReplay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requiredHistories are recorded paths TestReplay insists on, besides
+// whatever else testdata/histories holds.
+var requiredHistories = []string{
+	// A clerk completes an open task without claiming it first.
+	"anwohnerparken-direct-complete-issued",
+	// Four-eyes approvals: given straight away, and refused after a claim
+	// (the step goes back for rework).
+	"gewerbeanmeldung-approval-approved-direct",
+	"gewerbeanmeldung-approval-refused",
+	"gewerbeanmeldung-four-eyes-rework-rejected",
 }
 
 func newReplayer(t *testing.T) worker.WorkflowReplayer {

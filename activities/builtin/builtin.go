@@ -35,10 +35,23 @@ type CaseNumberOutput struct {
 	Number int64 `json:"number"`
 }
 
+// Option configures the built-in plugin.
+type Option func(*caseNumbers)
+
+// WithClock makes the plugin read the time from now instead of the wall
+// clock; the year of a case number is the year at the authority's seat
+// (Europe/Berlin) at the time of the call. Tests use it to fix the year.
+func WithClock(now func() time.Time) Option {
+	return func(c *caseNumbers) { c.now = now }
+}
+
 // New returns Amtsweg's own plugin, run in-process by the plugin host. db
 // may be nil where no case numbers are drawn (offline validation).
-func New(db CaseNumbers) (plugins.InProcess, error) {
-	cn := &caseNumbers{db: db}
+func New(db CaseNumbers, opts ...Option) (plugins.InProcess, error) {
+	cn := &caseNumbers{db: db, now: time.Now}
+	for _, o := range opts {
+		o(cn)
+	}
 	return sdk.InProcess(sdk.Plugin{
 		Name:    Name,
 		Version: "1.0.0",
@@ -89,7 +102,10 @@ type CaseNumbers interface {
 	AssignCaseNumber(ctx context.Context, r store.CaseNumberRequest) (store.CaseNumber, error)
 }
 
-type caseNumbers struct{ db CaseNumbers }
+type caseNumbers struct {
+	db  CaseNumbers
+	now func() time.Time
+}
 
 // assign draws the next number of the tenant's yearly sequence once per
 // idempotency key: a retried or replayed call gets the number it got first.
@@ -106,7 +122,7 @@ func (c *caseNumbers) assign(ctx context.Context, call sdk.CallInfo, in CaseNumb
 	}
 	cn, err := c.db.AssignCaseNumber(ctx, store.CaseNumberRequest{
 		IdempotencyKey: call.IdempotencyKey, Tenant: call.Tenant, Reference: call.Reference,
-		Prefix: prefix, Year: time.Now().In(berlin).Year(),
+		Prefix: prefix, Year: c.now().In(berlin).Year(),
 	})
 	if err != nil {
 		return CaseNumberOutput{}, sdk.Retryablef("%v", err)

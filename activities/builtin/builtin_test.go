@@ -17,7 +17,9 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func newBuiltin(t *testing.T) plugins.InProcess {
+// newBuiltin returns the plugin on a fresh database, reading the time from
+// now.
+func newBuiltin(t *testing.T, now func() time.Time) plugins.InProcess {
 	t.Helper()
 	url := testenv.Postgres(t)
 	ctx := context.Background()
@@ -29,12 +31,15 @@ func newBuiltin(t *testing.T) plugins.InProcess {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	p, err := builtin.New(st)
+	p, err := builtin.New(st, builtin.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
+
+// at is a clock standing still at t.
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 func caseNumber(t *testing.T, p plugins.InProcess, tenant, key string) builtin.CaseNumberOutput {
 	t.Helper()
@@ -55,8 +60,9 @@ func caseNumber(t *testing.T, p plugins.InProcess, tenant, key string) builtin.C
 // Numbers are gap-free per authority and year, concurrent calls included,
 // and a retried call (same idempotency key) gets its first number again.
 func TestCaseNumbersAreGapFreeAndIdempotent(t *testing.T) {
-	p := newBuiltin(t)
-	year := time.Now().In(mustBerlin(t)).Year()
+	// 2026-06-15 12:00 UTC is 14:00 in Berlin (CEST), well inside 2026.
+	p := newBuiltin(t, at(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)))
+	const year = 2026
 	var wg sync.WaitGroup
 	got := make([]builtin.CaseNumberOutput, 20)
 	for i := range got {
@@ -90,8 +96,23 @@ func TestCaseNumbersAreGapFreeAndIdempotent(t *testing.T) {
 	}
 }
 
+// The year of a case number is the year at the authority's seat, not in
+// UTC: on New Year's Eve Berlin (CET, UTC+1) starts the new year at 23:00
+// UTC.
+func TestCaseNumberYearIsBerlins(t *testing.T) {
+	now := time.Date(2026, 12, 31, 22, 59, 59, 0, time.UTC) // 23:59:59 on 31 Dec 2026 in Berlin
+	p := newBuiltin(t, func() time.Time { return now })
+	if cn := caseNumber(t, p, "erfurt", "eve"); cn.Year != 2026 || cn.CaseNumber != "32.2-000001/2026" {
+		t.Errorf("one second before midnight in Berlin: %+v, want 32.2-000001/2026", cn)
+	}
+	now = time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC) // 00:00:00 on 1 Jan 2027 in Berlin, still 2026 in UTC
+	if cn := caseNumber(t, p, "erfurt", "new-year"); cn.Year != 2027 || cn.CaseNumber != "32.2-000001/2027" {
+		t.Errorf("at midnight in Berlin: %+v, want the first number of 2027, 32.2-000001/2027", cn)
+	}
+}
+
 func TestCaseNumberNeedsTenantAndKey(t *testing.T) {
-	p := newBuiltin(t)
+	p := newBuiltin(t, time.Now)
 	_, err := p.Execute(context.Background(), plugins.Call{Activity: "amtsweg.case-number", Input: json.RawMessage(`{}`)})
 	var pe *plugins.Error
 	if err == nil || !asPluginError(err, &pe) || pe.Retryable {
@@ -105,14 +126,6 @@ func asPluginError(err error, target **plugins.Error) bool {
 		*target = pe
 	}
 	return ok
-}
-
-func mustBerlin(t *testing.T) *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
 }
 
 func TestComputeDeadlineRecordsRules(t *testing.T) {

@@ -96,7 +96,7 @@ func TestDefinitionsDeployAndList(t *testing.T) {
 	bad := write("kaputt.yaml", strings.Replace(string(src), "activity: amtsweg.case-number", "activity: register.nummer", 1))
 
 	out, err := runDeployCmd(t, newDefinitionsDeployCmd(), "--api", url, "--token", designer, good)
-	if err != nil || !strings.HasPrefix(out, "created    anwohnerparken 1.0.0 ("+good) {
+	if err != nil || !strings.HasPrefix(out, "created    anwohnerparken 1.0.1 ("+good) {
 		t.Fatalf("deploy: %v\n%s", err, out)
 	}
 
@@ -108,8 +108,8 @@ func TestDefinitionsDeployAndList(t *testing.T) {
 		t.Errorf("deploy of three files: %v", err)
 	}
 	for _, want := range []string{
-		"unchanged  anwohnerparken 1.0.0",
-		"refused    " + conflict + ": anwohnerparken 1.0.0 is already deployed with different content",
+		"unchanged  anwohnerparken 1.0.1",
+		"refused    " + conflict + ": anwohnerparken 1.0.1 is already deployed with different content",
 		"hint: a deployed version is never changed",
 		"refused    " + bad + ": the definition has 1 problem",
 		"  " + bad + ":", `activity "register.nummer" does not exist`,
@@ -121,7 +121,7 @@ func TestDefinitionsDeployAndList(t *testing.T) {
 
 	out, err = runDeployCmd(t, newDefinitionsListCmd(), "--api", url)
 	t.Logf("list:\n%s", out)
-	if err != nil || !strings.Contains(out, "KEY") || !strings.Contains(out, "anwohnerparken  1.0.0    *") || !strings.Contains(out, "Bewohnerparkausweis") {
+	if err != nil || !strings.Contains(out, "KEY") || !strings.Contains(out, "anwohnerparken  1.0.1    *") || !strings.Contains(out, "Bewohnerparkausweis") {
 		t.Errorf("list: %v\n%s", err, out)
 	}
 

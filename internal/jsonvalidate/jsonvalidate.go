@@ -28,10 +28,22 @@ import (
 type Schema struct{ s *jsonschema.Schema }
 
 // FieldError is one violation: Field is a JSON pointer into the document
-// ("/buildingCosts"; "" for the document itself).
+// ("/buildingCosts"; "" for the document itself), Message says what is
+// wrong in English and MessageDE in German (empty for the rare keywords
+// without a German text; In falls back to Message then).
 type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Field     string `json:"field"`
+	Message   string `json:"message"`
+	MessageDE string `json:"messageDe,omitempty"`
+}
+
+// In returns the message in the language lang ("de" or "en"); English
+// when there is no German text.
+func (e FieldError) In(lang string) string {
+	if lang == "de" && e.MessageDE != "" {
+		return e.MessageDE
+	}
+	return e.Message
 }
 
 // Errors is a list of violations; it implements error.
@@ -149,7 +161,8 @@ func Cached(key string, schema json.RawMessage) (*Schema, error) {
 func (s *Schema) Validate(doc json.RawMessage) error {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
-		return Errors{{Field: "", Message: "not valid JSON: " + err.Error()}}
+		return Errors{{Field: "", Message: "not valid JSON: " + err.Error(),
+			MessageDE: "Die Angaben sind kein gültiges JSON: " + err.Error()}}
 	}
 	return s.ValidateValue(inst)
 }
@@ -169,7 +182,7 @@ func (s *Schema) ValidateValue(v any) error {
 	var walk func(u *jsonschema.OutputUnit)
 	walk = func(u *jsonschema.OutputUnit) {
 		if u.Error != nil && len(u.Errors) == 0 {
-			out = append(out, FieldError{Field: u.InstanceLocation, Message: u.Error.String()})
+			out = append(out, FieldError{Field: u.InstanceLocation, Message: u.Error.String(), MessageDE: germanMessage(u.Error.Kind)})
 		}
 		for i := range u.Errors {
 			walk(&u.Errors[i])

@@ -197,27 +197,13 @@ func (in *Intake) HandleSubmission(ctx context.Context, m kafka.Message) error {
 	if err := tooLarge(m); err != nil {
 		return err
 	}
-	env, err := events.Decode(m.Value)
+	env, data, err := events.DecodeSubmission(m.Topic, m.Value)
 	if err != nil {
 		return kafkabus.Poisoned("%w", err)
-	}
-	if env.Type != events.TypeApplicationSubmitted {
-		return kafkabus.Poisoned("CloudEvent type %q is not accepted on %s: send applications as %q",
-			env.Type, m.Topic, events.TypeApplicationSubmitted)
-	}
-	if err := events.ValidateReference(env.Subject); err != nil {
-		return kafkabus.Poisoned("CloudEvent subject: %w", err)
 	}
 	if len(m.Key) > 0 && string(m.Key) != env.Subject {
 		in.log.Warn("intake message key is not the reference; key messages by reference to keep an application on one partition",
 			"key", string(m.Key), "reference", env.Subject)
-	}
-	var data events.ApplicationSubmitted
-	if err := json.Unmarshal(env.Data, &data); err != nil {
-		return kafkabus.Poisoned("data of %s: %w", env.Subject, err)
-	}
-	if err := data.Validate(); err != nil {
-		return kafkabus.Poisoned("%s: %w", env.Subject, err)
 	}
 	receivedAt := env.Time
 	if receivedAt.IsZero() {
@@ -318,21 +304,9 @@ func (in *Intake) HandleApplicantEvent(ctx context.Context, m kafka.Message) err
 	if err := tooLarge(m); err != nil {
 		return err
 	}
-	env, err := events.Decode(m.Value)
+	env, err := events.DecodeApplicantEvent(m.Topic, m.Value)
 	if err != nil {
 		return kafkabus.Poisoned("%w", err)
-	}
-	if err := events.ValidateReference(env.Subject); err != nil {
-		return kafkabus.Poisoned("CloudEvent subject: %w", err)
-	}
-	if env.Type == events.TypeApplicationSubmitted {
-		return kafkabus.Poisoned("%s: applications are submitted on %s, not on %s", env.Subject, events.TopicIntake, m.Topic)
-	}
-	if len(env.Data) > 0 {
-		var obj map[string]any
-		if err := json.Unmarshal(env.Data, &obj); err != nil {
-			return kafkabus.Poisoned("%s: data must be a JSON object with the event's content: %w", env.Subject, err)
-		}
 	}
 	err = in.signaler.Signal(ctx, env.Subject, env.Type, env.ID, env.Data)
 	switch {
