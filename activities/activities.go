@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/definitions/bekanntgabe"
 	"github.com/amtsweg/amtsweg/definitions/calendar"
 	"github.com/amtsweg/amtsweg/events"
 )
@@ -20,6 +21,7 @@ const (
 	ResolveDefinitionName = "amtsweg.resolve-definition"
 	PublishEventsName     = "amtsweg.publish-events"
 	ComputeDeadlineName   = "amtsweg.compute-deadline"
+	DeemBekanntgabeName   = "amtsweg.deem-bekanntgabe"
 )
 
 // ErrDefinitionNotFound is returned by a DefinitionSource for an unknown
@@ -133,4 +135,52 @@ func ComputeDeadline(_ context.Context, r DeadlineRequest) (DeadlineResult, erro
 		return DeadlineResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadDeadline", err)
 	}
 	return DeadlineResult{End: res.End.String(), FiresAt: calendar.EndOfDay(res.End), Rules: res.Rules}, nil
+}
+
+// BekanntgabeRequest asks for the day of Bekanntgabe of one delivery.
+type BekanntgabeRequest struct {
+	// Channel is post, portal, zustellung, hand or public.
+	Channel string `json:"channel"`
+	// Dispatched is the day of dispatch (YYYY-MM-DD).
+	Dispatched string `json:"dispatched"`
+	// Proof is the date on the proof of service or the day of retrieval.
+	Proof string `json:"proof,omitempty"`
+	// AsOf is the day up to which the facts are known.
+	AsOf string `json:"asOf,omitempty"`
+	// Calendar is the holiday calendar; its Land selects the rules.
+	Calendar string `json:"calendar"`
+}
+
+// DeemBekanntgabe applies the Bekanntgabe rule of a delivery's channel (see
+// package definitions/bekanntgabe). It runs as an activity so that the
+// result is recorded once in the history: a later change of the rules or the
+// holiday data cannot alter a running procedure.
+func DeemBekanntgabe(_ context.Context, r BekanntgabeRequest) (bekanntgabe.Result, error) {
+	bad := func(err error) (bekanntgabe.Result, error) {
+		return bekanntgabe.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadNotice", err)
+	}
+	d := bekanntgabe.Delivery{Channel: bekanntgabe.Channel(r.Channel)}
+	var err error
+	if d.Dispatched, err = calendar.ParseDate(r.Dispatched); err != nil {
+		return bad(fmt.Errorf("day of dispatch: %w", err))
+	}
+	if r.Proof != "" {
+		if d.Proof, err = calendar.ParseDate(r.Proof); err != nil {
+			return bad(fmt.Errorf("date on the proof: %w", err))
+		}
+	}
+	if r.AsOf != "" {
+		if d.AsOf, err = calendar.ParseDate(r.AsOf); err != nil {
+			return bad(fmt.Errorf("as of: %w", err))
+		}
+	}
+	cal, err := calendar.Lookup(r.Calendar)
+	if err != nil {
+		return bad(err)
+	}
+	res, err := bekanntgabe.Deem(d, bekanntgabe.ForLand(r.Calendar), cal)
+	if err != nil {
+		return bad(err)
+	}
+	return res, nil
 }

@@ -125,7 +125,7 @@ func TestBrokenDefinitions(t *testing.T) {
 		{
 			name:  "field of another step type",
 			edits: []string{"    due: P2W\n", "    due: P2W\n    activity: amtsweg.case-number\n"},
-			want:  []string{`t.yaml:40:5: steps[1].activity: field "activity" does not belong to a task step (remove it; allowed here: due, form, fourEyes, id, milestone, next, output, overdue, role, timeline, title, type)`},
+			want:  []string{`t.yaml:40:5: steps[1].activity: field "activity" does not belong to a task step (remove it; allowed here: due, form, fourEyes, id, milestone, next, notice, output, overdue, role, timeline, title, type)`},
 		},
 		{
 			name:  "unknown field",

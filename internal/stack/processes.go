@@ -300,7 +300,7 @@ type signaler struct {
 	st *store.Store
 }
 
-func (s signaler) Signal(ctx context.Context, reference, ceType, id string, data json.RawMessage) error {
+func (s signaler) Signal(ctx context.Context, reference, ceType, id string, at time.Time, data json.RawMessage) error {
 	sub, err := s.st.Submission(ctx, reference)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%s: %w", reference, intake.ErrNoSuchProcedure)
@@ -334,7 +334,12 @@ func (s signaler) Signal(ctx context.Context, reference, ceType, id string, data
 			return fmt.Errorf("event data does not match the schema of %s: %v: %w", ev.ID, err, intake.ErrEventRejected)
 		}
 	}
-	err = s.pc.Signal(ctx, reference, contract.ApplicantEvent{ID: id, Type: ceType, Data: data, Time: time.Now().UTC()})
+	// The event counts at the time it happened (the portal's receipt, the
+	// CloudEvent's time), not when it reached the engine.
+	if at.IsZero() {
+		at = time.Now()
+	}
+	err = s.pc.Signal(ctx, reference, contract.ApplicantEvent{ID: id, Type: ceType, Data: data, Time: at.UTC()})
 	if errors.Is(err, procclient.ErrNotFound) {
 		return fmt.Errorf("%s: %w", reference, intake.ErrNoSuchProcedure)
 	}

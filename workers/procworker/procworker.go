@@ -62,4 +62,5 @@ func Register(r Registry, a *activities.Activities) {
 	r.RegisterActivityWithOptions(a.ResolveDefinition, activity.RegisterOptions{Name: activities.ResolveDefinitionName})
 	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: activities.PublishEventsName})
 	r.RegisterActivityWithOptions(activities.ComputeDeadline, activity.RegisterOptions{Name: activities.ComputeDeadlineName})
+	r.RegisterActivityWithOptions(activities.DeemBekanntgabe, activity.RegisterOptions{Name: activities.DeemBekanntgabeName})
 }

@@ -107,7 +107,9 @@ type ApplicantEvent struct {
 	// Type is the CloudEvents type, matched against the definition's events.
 	Type string          `json:"type"`
 	Data json.RawMessage `json:"data,omitempty"`
-	Time time.Time       `json:"time"`
+	// Time is when the event happened: the CloudEvent's time (the portal's
+	// receipt), not when the engine processed it. Periods are judged by it.
+	Time time.Time `json:"time"`
 }
 
 // TaskStatus is the life-cycle state of a task.
