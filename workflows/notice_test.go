@@ -51,7 +51,9 @@ func noticeProc(channel string, remedyInstruction *bool) *definitions.Procedure 
 
 var berlin, _ = time.LoadLocation("Europe/Berlin")
 
-func at(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, berlin) }
+func at(y int, m time.Month, d, hh, mm int) time.Time {
+	return time.Date(y, m, d, hh, mm, 0, 0, berlin)
+}
 
 type signalAt struct {
 	deliver time.Time // when the engine gets it
