@@ -46,6 +46,62 @@ type Publisher interface {
 type Activities struct {
 	Definitions DefinitionSource
 	Events      Publisher
+	// Tenants, when set, gives the holiday calendar at an authority's seat;
+	// it overrides the definition's calendar.
+	Tenants TenantCalendars
+}
+
+// TenantCalendars reads the authorities' calendar setting (PostgreSQL in
+// production). TenantCalendar returns an error wrapping ErrNoTenantCalendar
+// when the authority has none.
+type TenantCalendars interface {
+	TenantCalendar(ctx context.Context, tenant string) (string, error)
+}
+
+// ErrNoTenantCalendar says that an authority has no calendar setting.
+var ErrNoTenantCalendar = errors.New("no calendar configured for the authority")
+
+// calendarFor returns the calendar periods of tenant are computed on: the
+// authority's setting, else the definition's calendar.
+func (a *Activities) calendarFor(ctx context.Context, tenant, definition string) (string, error) {
+	if a.Tenants != nil && tenant != "" {
+		c, err := a.Tenants.TenantCalendar(ctx, tenant)
+		switch {
+		case err == nil && c != "":
+			return c, nil
+		case err != nil && !errors.Is(err, ErrNoTenantCalendar):
+			return "", fmt.Errorf("calendar of %s: %w", tenant, err) // retried
+		}
+	}
+	if definition == "" {
+		err := fmt.Errorf("no holiday calendar for authority %q: set it (amtsweg tenants calendar %s DE-TH) or name one in the definition (calendar: DE-TH)", tenant, tenant)
+		return "", temporal.NewNonRetryableApplicationError(err.Error(), "NoCalendar", err)
+	}
+	return definition, nil
+}
+
+// TenantDeadline computes a deadline on the calendar of the request's
+// authority (see calendarFor); registered as ComputeDeadlineName.
+func (a *Activities) TenantDeadline(ctx context.Context, r DeadlineRequest) (DeadlineResult, error) {
+	c, err := a.calendarFor(ctx, r.Tenant, r.Calendar)
+	if err != nil {
+		return DeadlineResult{}, err
+	}
+	r.Calendar = c
+	res, err := ComputeDeadline(ctx, r)
+	res.Calendar = c
+	return res, err
+}
+
+// TenantBekanntgabe deems a delivery on the calendar of the request's
+// authority; registered as DeemBekanntgabeName.
+func (a *Activities) TenantBekanntgabe(ctx context.Context, r BekanntgabeRequest) (bekanntgabe.Result, error) {
+	c, err := a.calendarFor(ctx, r.Tenant, r.Calendar)
+	if err != nil {
+		return bekanntgabe.Result{}, err
+	}
+	r.Calendar = c
+	return DeemBekanntgabe(ctx, r)
 }
 
 // LoadDefinition returns the pinned definition. Its result is recorded in the
@@ -101,6 +157,8 @@ type DeadlineRequest struct {
 	Calendar string `json:"calendar"`
 	// PausedDays are added back for the time the period was suspended.
 	PausedDays int `json:"pausedDays,omitempty"`
+	// Tenant is the authority; its calendar setting overrides Calendar.
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // DeadlineResult is a computed legal deadline.
@@ -112,6 +170,8 @@ type DeadlineResult struct {
 	FiresAt time.Time `json:"firesAt"`
 	// Rules explain the computation, one rule per line.
 	Rules []string `json:"rules"`
+	// Calendar is the calendar used.
+	Calendar string `json:"calendar,omitempty"`
 }
 
 // ComputeDeadline computes a legal deadline on the procedure's calendar. It
@@ -149,6 +209,8 @@ type BekanntgabeRequest struct {
 	AsOf string `json:"asOf,omitempty"`
 	// Calendar is the holiday calendar; its Land selects the rules.
 	Calendar string `json:"calendar"`
+	// Tenant is the authority; its calendar setting overrides Calendar.
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // DeemBekanntgabe applies the Bekanntgabe rule of a delivery's channel (see

@@ -248,8 +248,9 @@ func TestBrokenDefinitions(t *testing.T) {
 		},
 		{
 			name:  "missing top-level field",
-			edits: []string{"calendar: DE-TH\n", ""},
-			want:  []string{"t.yaml:1:1: missing field \"calendar\" (add calendar: Holiday calendar that legal periods are computed on, e.g. `DE-TH` (Thuringia).)"},
+			edits: []string{"validFrom: ", "validfrom: "},
+			want: []string{"t.yaml:1:1: missing field \"validFrom\" (add validFrom: First day (YYYY-MM-DD) on which new applications take this version.)",
+				`t.yaml:6:1: validfrom: unknown field "validfrom" (did you mean "validFrom"?)`},
 		},
 		{
 			name:  "wrong apiVersion",

@@ -32,7 +32,7 @@ type Procedure struct {
 	ValidFrom string `yaml:"validFrom" json:"validFrom"`
 	// Calendar is the legal holiday calendar deadlines are computed on,
 	// e.g. "DE-TH" for Thuringia.
-	Calendar string `yaml:"calendar" json:"calendar"`
+	Calendar string `yaml:"calendar,omitempty" json:"calendar,omitempty"`
 
 	// ApplicationSchema is the JSON Schema the intake payload must satisfy.
 	ApplicationSchema JSONSchema `yaml:"applicationSchema" json:"applicationSchema"`

@@ -30,7 +30,7 @@ func (r *run) deadline(ctx workflow.Context, from, period string, pausedDays int
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
 	var res activities.DeadlineResult
-	req := activities.DeadlineRequest{From: from, Period: period, Calendar: r.def.Calendar, PausedDays: pausedDays}
+	req := activities.DeadlineRequest{From: from, Period: period, Calendar: r.def.Calendar, PausedDays: pausedDays, Tenant: r.in.Tenant}
 	if err := workflow.ExecuteLocalActivity(lao, activities.ComputeDeadlineName, req).Get(ctx, &res); err != nil {
 		return activitiesDeadline{}, fmt.Errorf("deadline %s from %s: %w", period, from, err)
 	}

@@ -81,7 +81,7 @@ func (r *run) deem(ctx workflow.Context, st *noticeState, proof, asOf string) er
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
-	req := activities.BekanntgabeRequest{Channel: st.Channel, Dispatched: st.Dispatched, Proof: proof, AsOf: asOf, Calendar: r.def.Calendar}
+	req := activities.BekanntgabeRequest{Channel: st.Channel, Dispatched: st.Dispatched, Proof: proof, AsOf: asOf, Calendar: r.def.Calendar, Tenant: r.in.Tenant}
 	var res bekanntgabe.Result
 	if err := workflow.ExecuteLocalActivity(lao, activities.DeemBekanntgabeName, req).Get(ctx, &res); err != nil {
 		return fmt.Errorf("notice %s (%s, dispatched %s): %w", st.ID, st.Channel, st.Dispatched, err)

@@ -82,7 +82,7 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		return err
 	}
 	wk, err := procworker.New(c, procworker.Options{
-		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: eventPublisher{w}},
+		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: eventPublisher{w}, Tenants: tenantCalendars{st}},
 		Plugins:    ph,
 		Worker: worker.Options{
 			MaxConcurrentActivityExecutionSize:      200,
@@ -344,4 +344,15 @@ func (s signaler) Signal(ctx context.Context, reference, ceType, id string, at t
 		return fmt.Errorf("%s: %w", reference, intake.ErrNoSuchProcedure)
 	}
 	return err
+}
+
+// tenantCalendars reads the authorities' calendar setting from the store.
+type tenantCalendars struct{ st *store.Store }
+
+func (t tenantCalendars) TenantCalendar(ctx context.Context, tenant string) (string, error) {
+	c, err := t.st.TenantCalendar(ctx, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("%s: %w", tenant, activities.ErrNoTenantCalendar)
+	}
+	return c, err
 }
