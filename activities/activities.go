@@ -159,6 +159,8 @@ type DeadlineRequest struct {
 	PausedDays int `json:"pausedDays,omitempty"`
 	// Tenant is the authority; its calendar setting overrides Calendar.
 	Tenant string `json:"tenant,omitempty"`
+	// Options: counting from the start of the day, no weekend shift.
+	Options calendar.Options `json:"options,omitzero"`
 }
 
 // DeadlineResult is a computed legal deadline.
@@ -190,7 +192,7 @@ func ComputeDeadline(_ context.Context, r DeadlineRequest) (DeadlineResult, erro
 	if err != nil {
 		return DeadlineResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadDeadline", err)
 	}
-	res, err := calendar.Compute(from, period, cal, r.PausedDays)
+	res, err := calendar.ComputeWith(from, period, cal, r.PausedDays, r.Options)
 	if err != nil {
 		return DeadlineResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadDeadline", err)
 	}

@@ -241,6 +241,12 @@ type Step struct {
 	// § 70 VwGO): when the notice has no correct Rechtsbehelfsbelehrung the
 	// period is one year instead (§ 58 (2) VwGO).
 	RemedyPeriod bool `yaml:"remedyPeriod,omitempty" json:"remedyPeriod,omitempty"`
+	// CountFromStartOfDay counts the deadline from the start of its first
+	// day, which is included (§ 187 (2) BGB).
+	CountFromStartOfDay bool `yaml:"countFromStartOfDay,omitempty" json:"countFromStartOfDay,omitempty"`
+	// NoShift keeps an end on a weekend or holiday where the law excludes
+	// the shift (§ 31 (3) sentence 2, (4), (5) VwVfG).
+	NoShift bool `yaml:"noShift,omitempty" json:"noShift,omitempty"`
 
 	// decision
 	Conditions []Condition `yaml:"conditions,omitempty" json:"conditions,omitempty"`

@@ -108,6 +108,9 @@ func (v *validator) checkDatedWait(f *flow, sp string, st *Step) {
 			v.errAt(ptrJoin(sp, "lateDelivery"), "lateDelivery must not be negative", "write e.g. 72h")
 		}
 	}
+	if (st.CountFromStartOfDay || st.NoShift) && st.Deadline == "" {
+		v.errAt(sp, "countFromStartOfDay and noShift need a deadline", "add the period, e.g. deadline: P1M, or remove them")
+	}
 	if (st.OnLate != "" || st.LateDelivery != "") && st.Deadline == "" {
 		v.errAt(sp, "onLate and lateDelivery need a deadline", "add the period, e.g. deadline: P1M")
 	}

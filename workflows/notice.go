@@ -295,7 +295,7 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 		}
 		if f != from || prov != provisional {
 			if f != from {
-				d, err := r.deadline(ctx, f, period, 0)
+				d, err := r.deadlineWith(ctx, f, period, 0, stepOptions(step))
 				if err != nil {
 					return "", err
 				}
@@ -392,4 +392,9 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 		}
 	}
 	return next, nil
+}
+
+// stepOptions are the counting options a wait step sets.
+func stepOptions(step *definitions.Step) calendar.Options {
+	return calendar.Options{StartOfDay: step.CountFromStartOfDay, NoShift: step.NoShift}
 }

@@ -77,7 +77,7 @@ func (r *run) runWait(ctx workflow.Context, step *definitions.Step, path string,
 	ev := r.eventDef(step.Event)
 	var dl *activitiesDeadline
 	if step.Deadline != "" {
-		d, err := r.deadline(ctx, today(ctx), step.Deadline, 0)
+		d, err := r.deadlineWith(ctx, today(ctx), step.Deadline, 0, stepOptions(step))
 		if err != nil {
 			return "", err
 		}
