@@ -241,6 +241,9 @@ type Step struct {
 	// § 70 VwGO): when the notice has no correct Rechtsbehelfsbelehrung the
 	// period is one year instead (§ 58 (2) VwGO).
 	RemedyPeriod bool `yaml:"remedyPeriod,omitempty" json:"remedyPeriod,omitempty"`
+	// ExtendableBy is the role that may extend the deadline (a period the
+	// authority set, § 31 (7) VwVfG); empty: it cannot be extended.
+	ExtendableBy string `yaml:"extendableBy,omitempty" json:"extendableBy,omitempty"`
 	// CountFromStartOfDay counts the deadline from the start of its first
 	// day, which is included (§ 187 (2) BGB).
 	CountFromStartOfDay bool `yaml:"countFromStartOfDay,omitempty" json:"countFromStartOfDay,omitempty"`

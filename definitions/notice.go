@@ -108,6 +108,15 @@ func (v *validator) checkDatedWait(f *flow, sp string, st *Step) {
 			v.errAt(ptrJoin(sp, "lateDelivery"), "lateDelivery must not be negative", "write e.g. 72h")
 		}
 	}
+	if st.ExtendableBy != "" {
+		v.refRole(ptrJoin(sp, "extendableBy"), st.ExtendableBy)
+		if st.Deadline == "" {
+			v.errAt(ptrJoin(sp, "extendableBy"), "extendableBy needs a deadline", "add the period, e.g. deadline: P1M")
+		}
+		if st.RemedyPeriod {
+			v.errAt(ptrJoin(sp, "extendableBy"), "a remedy period is statutory and cannot be extended (§ 31 (7) VwVfG covers periods the authority set)", "remove extendableBy")
+		}
+	}
 	if (st.CountFromStartOfDay || st.NoShift) && st.Deadline == "" {
 		v.errAt(sp, "countFromStartOfDay and noShift need a deadline", "add the period, e.g. deadline: P1M, or remove them")
 	}

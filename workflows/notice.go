@@ -265,6 +265,8 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 		return n != nil && n.State == bekanntgabe.AwaitingProof && n.ProofEvent != "" && r.pendingIndex(n.ProofEvent) >= 0
 	}
 
+	r.waits[reqID] = &activeWait{step: step}
+	defer delete(r.waits, reqID)
 	next, state := "", ""
 	for {
 		if proofPending() {
@@ -302,6 +304,7 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 				dl = d
 			}
 			from, provisional = f, prov
+			r.waits[reqID].end, r.waits[reqID].provisional = dl.End, prov
 			if !opened {
 				requestEvent(events.KindRequestOpened, "open")
 				opened = true
@@ -309,7 +312,13 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 			deadlineEvent("running")
 		}
 
-		cond := func() bool { return r.pendingIndex(ev.Type) >= 0 || proofPending() }
+		if r.applyExtension(ctx, reqID, path, &dl) {
+			if step.Request.De != "" {
+				requestEvent(events.KindRequestOpened, "open")
+			}
+			deadlineEvent("running")
+		}
+		cond := func() bool { return r.pendingIndex(ev.Type) >= 0 || proofPending() || r.extensionPending(reqID) }
 		var timeout time.Duration
 		timed := true
 		switch {
@@ -343,7 +352,7 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 			next, state = step.OnExpiry, "expired"
 			break
 		}
-		if proofPending() {
+		if proofPending() || r.extensionPending(reqID) {
 			continue
 		}
 		i := r.pendingIndex(ev.Type)

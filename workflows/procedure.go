@@ -59,6 +59,8 @@ type run struct {
 	tasks        map[string]*task
 	// retry holds the steps an operator asked to retry.
 	retry map[string]bool
+	// waits are the running dated waits a clerk may extend, by deadline id.
+	waits map[string]*activeWait
 	// stepsRun counts the top-level steps entered in this run (not carried
 	// across continue-as-new): a run continues as new only after it made
 	// progress, so a limit below a fresh run's history cannot loop.
@@ -117,6 +119,7 @@ func newRun(ctx workflow.Context, in Input) *run {
 		in:     in,
 		tasks:  map[string]*task{},
 		retry:  map[string]bool{},
+		waits:  map[string]*activeWait{},
 		logger: workflow.GetLogger(ctx),
 	}
 	r.State.initMaps()

@@ -69,7 +69,7 @@ func (r *run) eventDef(id string) definitions.Event {
 // the clocks it names are paused and the applicant sees what is asked of
 // them; on expiry the flow takes the onExpiry path.
 func (r *run) runWait(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
-	if step.DeadlineFrom != "" || step.LateDelivery != "" || step.OnLate != "" {
+	if step.DeadlineFrom != "" || step.LateDelivery != "" || step.OnLate != "" || step.ExtendableBy != "" {
 		// Only definitions that use these fields take this path, so the
 		// commands of recorded histories do not change.
 		return r.runWaitDated(ctx, step, path, vars)

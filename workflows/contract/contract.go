@@ -25,6 +25,9 @@ const (
 	UpdateCompleteTask = "complete-task"
 	// UpdateRetryIncident retries the failed step of an incident.
 	UpdateRetryIncident = "retry-incident"
+	// UpdateExtendDeadline extends a period the authority set (§ 31 (7)
+	// VwVfG).
+	UpdateExtendDeadline = "extend-deadline"
 
 	// SignalApplicantEvent delivers an event from the applicant (portal).
 	SignalApplicantEvent = "applicant-event"
@@ -92,6 +95,18 @@ type CompleteRequest struct {
 	TaskID string          `json:"taskId"`
 	Actor  Actor           `json:"actor"`
 	Data   json.RawMessage `json:"data"`
+}
+
+// ExtendRequest extends the running deadline of a wait step that the
+// authority set (§ 31 (7) VwVfG).
+type ExtendRequest struct {
+	// DeadlineID is the deadline's id as projected (step path#visit).
+	DeadlineID string `json:"deadlineId"`
+	// Until is the new last day (YYYY-MM-DD), after the current one.
+	Until string `json:"until"`
+	// Reason is shown to the citizen and recorded.
+	Reason string `json:"reason"`
+	Actor  Actor  `json:"actor"`
 }
 
 // RetryRequest retries the failed step of an incident.
