@@ -12,7 +12,10 @@ import (
 	"github.com/amtsweg/amtsweg/api"
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/workers/intake"
 )
 
 // zustellungProc serves a decision formally (Zustellung) on the day of
@@ -69,7 +72,7 @@ steps:
 // objection period; the Zustellungsurkunde arrives later through Kafka and
 // the status shows the corrected end, read from the projection.
 func TestProofOfServiceArrivesLate(t *testing.T) {
-	d := start(t, dataDir(t))
+	d := e2e.Start(t, e2e.DataDir(t))
 	defer d.Stop()
 	ctx := context.Background()
 	tok, err := d.Issuer.Mint(auth.Principal{Subject: "dana", Tenant: "tlvwa", Roles: []string{"designer"}}, time.Hour)
@@ -82,7 +85,7 @@ func TestProofOfServiceArrivesLate(t *testing.T) {
 	}
 	// Dispatched Mon 2099-07-06. Until the proof arrives, the period is
 	// shown from the day of dispatch: one month → Thu 2099-08-06.
-	rc := submitTo(t, d, "zustellung-test", `{"versandtAm": "2099-07-06"}`)
+	rc := submitNotice(t, d, "zustellung-test", `{"versandtAm": "2099-07-06"}`)
 	ref, code := rc.Reference, rc.AccessCode
 	awaitPin(t, d, rc, "decision sent", func(s pinStatus) bool { return s.milestone() == "entschieden" })
 	v := awaitView(t, d, ref, code, func(v citizenView) bool { return v.NextDeadline != nil })
@@ -113,4 +116,20 @@ func TestProofOfServiceArrivesLate(t *testing.T) {
 	if !strings.Contains(v.timeline(), "Bescheid bekanntgegeben am 09.07.2099 (Zustellung;") {
 		t.Errorf("timeline after the proof: %s", v.timeline())
 	}
+}
+
+// submitNotice submits an application of procedure key through Kafka.
+func submitNotice(t *testing.T, d *devstack.Dev, key, payload string) intake.Receipt {
+	t.Helper()
+	w := kafkabus.NewWriter(d.Brokers, events.TopicIntake)
+	defer w.Close()
+	rc, err := intake.Submit(context.Background(), w, intake.Submission{
+		Procedure: key, Tenant: "stadt-erfurt",
+		Applicant: json.RawMessage(`{"name":"Erika Mustermann","email":"erika@example.org"}`),
+		Payload:   json.RawMessage(payload),
+	}, time.Now())
+	if err != nil {
+		t.Fatalf("submit %s: %v", key, err)
+	}
+	return rc
 }
