@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/definitions/bekanntgabe"
 	"github.com/amtsweg/amtsweg/definitions/calendar"
 	"github.com/amtsweg/amtsweg/events"
 )
@@ -20,6 +21,7 @@ const (
 	ResolveDefinitionName = "amtsweg.resolve-definition"
 	PublishEventsName     = "amtsweg.publish-events"
 	ComputeDeadlineName   = "amtsweg.compute-deadline"
+	DeemBekanntgabeName   = "amtsweg.deem-bekanntgabe"
 )
 
 // ErrDefinitionNotFound is returned by a DefinitionSource for an unknown
@@ -44,6 +46,62 @@ type Publisher interface {
 type Activities struct {
 	Definitions DefinitionSource
 	Events      Publisher
+	// Tenants, when set, gives the holiday calendar at an authority's seat;
+	// it overrides the definition's calendar.
+	Tenants TenantCalendars
+}
+
+// TenantCalendars reads the authorities' calendar setting (PostgreSQL in
+// production). TenantCalendar returns an error wrapping ErrNoTenantCalendar
+// when the authority has none.
+type TenantCalendars interface {
+	TenantCalendar(ctx context.Context, tenant string) (string, error)
+}
+
+// ErrNoTenantCalendar says that an authority has no calendar setting.
+var ErrNoTenantCalendar = errors.New("no calendar configured for the authority")
+
+// calendarFor returns the calendar periods of tenant are computed on: the
+// authority's setting, else the definition's calendar.
+func (a *Activities) calendarFor(ctx context.Context, tenant, definition string) (string, error) {
+	if a.Tenants != nil && tenant != "" {
+		c, err := a.Tenants.TenantCalendar(ctx, tenant)
+		switch {
+		case err == nil && c != "":
+			return c, nil
+		case err != nil && !errors.Is(err, ErrNoTenantCalendar):
+			return "", fmt.Errorf("calendar of %s: %w", tenant, err) // retried
+		}
+	}
+	if definition == "" {
+		err := fmt.Errorf("no holiday calendar for authority %q: set it (amtsweg tenants calendar %s DE-TH) or name one in the definition (calendar: DE-TH)", tenant, tenant)
+		return "", temporal.NewNonRetryableApplicationError(err.Error(), "NoCalendar", err)
+	}
+	return definition, nil
+}
+
+// TenantDeadline computes a deadline on the calendar of the request's
+// authority (see calendarFor); registered as ComputeDeadlineName.
+func (a *Activities) TenantDeadline(ctx context.Context, r DeadlineRequest) (DeadlineResult, error) {
+	c, err := a.calendarFor(ctx, r.Tenant, r.Calendar)
+	if err != nil {
+		return DeadlineResult{}, err
+	}
+	r.Calendar = c
+	res, err := ComputeDeadline(ctx, r)
+	res.Calendar = c
+	return res, err
+}
+
+// TenantBekanntgabe deems a delivery on the calendar of the request's
+// authority; registered as DeemBekanntgabeName.
+func (a *Activities) TenantBekanntgabe(ctx context.Context, r BekanntgabeRequest) (bekanntgabe.Result, error) {
+	c, err := a.calendarFor(ctx, r.Tenant, r.Calendar)
+	if err != nil {
+		return bekanntgabe.Result{}, err
+	}
+	r.Calendar = c
+	return DeemBekanntgabe(ctx, r)
 }
 
 // LoadDefinition returns the pinned definition. Its result is recorded in the
@@ -99,6 +157,10 @@ type DeadlineRequest struct {
 	Calendar string `json:"calendar"`
 	// PausedDays are added back for the time the period was suspended.
 	PausedDays int `json:"pausedDays,omitempty"`
+	// Tenant is the authority; its calendar setting overrides Calendar.
+	Tenant string `json:"tenant,omitempty"`
+	// Options: counting from the start of the day, no weekend shift.
+	Options calendar.Options `json:"options,omitzero"`
 }
 
 // DeadlineResult is a computed legal deadline.
@@ -110,6 +172,8 @@ type DeadlineResult struct {
 	FiresAt time.Time `json:"firesAt"`
 	// Rules explain the computation, one rule per line.
 	Rules []string `json:"rules"`
+	// Calendar is the calendar used.
+	Calendar string `json:"calendar,omitempty"`
 }
 
 // ComputeDeadline computes a legal deadline on the procedure's calendar. It
@@ -128,9 +192,59 @@ func ComputeDeadline(_ context.Context, r DeadlineRequest) (DeadlineResult, erro
 	if err != nil {
 		return DeadlineResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadDeadline", err)
 	}
-	res, err := calendar.Compute(from, period, cal, r.PausedDays)
+	res, err := calendar.ComputeWith(from, period, cal, r.PausedDays, r.Options)
 	if err != nil {
 		return DeadlineResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadDeadline", err)
 	}
 	return DeadlineResult{End: res.End.String(), FiresAt: calendar.EndOfDay(res.End), Rules: res.Rules}, nil
+}
+
+// BekanntgabeRequest asks for the day of Bekanntgabe of one delivery.
+type BekanntgabeRequest struct {
+	// Channel is post, portal, zustellung, hand or public.
+	Channel string `json:"channel"`
+	// Dispatched is the day of dispatch (YYYY-MM-DD).
+	Dispatched string `json:"dispatched"`
+	// Proof is the date on the proof of service or the day of retrieval.
+	Proof string `json:"proof,omitempty"`
+	// AsOf is the day up to which the facts are known.
+	AsOf string `json:"asOf,omitempty"`
+	// Calendar is the holiday calendar; its Land selects the rules.
+	Calendar string `json:"calendar"`
+	// Tenant is the authority; its calendar setting overrides Calendar.
+	Tenant string `json:"tenant,omitempty"`
+}
+
+// DeemBekanntgabe applies the Bekanntgabe rule of a delivery's channel (see
+// package definitions/bekanntgabe). It runs as an activity so that the
+// result is recorded once in the history: a later change of the rules or the
+// holiday data cannot alter a running procedure.
+func DeemBekanntgabe(_ context.Context, r BekanntgabeRequest) (bekanntgabe.Result, error) {
+	bad := func(err error) (bekanntgabe.Result, error) {
+		return bekanntgabe.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadNotice", err)
+	}
+	d := bekanntgabe.Delivery{Channel: bekanntgabe.Channel(r.Channel)}
+	var err error
+	if d.Dispatched, err = calendar.ParseDate(r.Dispatched); err != nil {
+		return bad(fmt.Errorf("day of dispatch: %w", err))
+	}
+	if r.Proof != "" {
+		if d.Proof, err = calendar.ParseDate(r.Proof); err != nil {
+			return bad(fmt.Errorf("date on the proof: %w", err))
+		}
+	}
+	if r.AsOf != "" {
+		if d.AsOf, err = calendar.ParseDate(r.AsOf); err != nil {
+			return bad(fmt.Errorf("as of: %w", err))
+		}
+	}
+	cal, err := calendar.Lookup(r.Calendar)
+	if err != nil {
+		return bad(err)
+	}
+	res, err := bekanntgabe.Deem(d, bekanntgabe.ForLand(r.Calendar), cal)
+	if err != nil {
+		return bad(err)
+	}
+	return res, nil
 }

@@ -151,6 +151,12 @@ func (v *validator) checkExprs(env *expr.Env, base string, steps []Step, outs ma
 	for i := range steps {
 		st := &steps[i]
 		sp := ptrIndex(ptrJoin(base, "steps"), i)
+		if st.Notice != nil && st.Notice.Dispatched != "" {
+			dp := ptrJoin(sp, "notice", "dispatched")
+			if t, ok := v.expression(env, dp, st.Notice.Dispatched); ok && !t.IsDyn() && !t.AssignableTo(expr.StringType) {
+				v.errAt(dp, fmt.Sprintf("the day of dispatch must be a string (YYYY-MM-DD), but is %s", t), "use a date field, e.g. versand.aufgabeZurPost")
+			}
+		}
 		switch st.Type {
 		case StepService, StepSubProcedure:
 			v.checkInputs(env, sp, st)

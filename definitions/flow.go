@@ -108,6 +108,9 @@ func (v *validator) checkStep(f *flow, i int) {
 	if st.Type != StepDecision && st.Type != StepEnd {
 		v.refStep(f, ptrJoin(sp, "next"), st.Next)
 	}
+	if st.Notice != nil {
+		v.checkNotice(ptrJoin(sp, "notice"), st)
+	}
 	switch st.Type {
 	case StepService:
 		v.checkActivity(sp, st)
@@ -137,6 +140,7 @@ func (v *validator) checkStep(f *flow, i int) {
 			}
 		}
 		v.refStep(f, ptrJoin(sp, "onExpiry"), st.OnExpiry)
+		v.checkDatedWait(f, sp, st)
 		for j, c := range st.PauseClocks {
 			if !v.clocks[c] {
 				v.refError(ptrIndex(ptrJoin(sp, "pauseClocks"), j), "clock", c, keys(v.clocks), fmt.Sprintf("declare it under clocks: - id: %s", c))
@@ -249,7 +253,7 @@ func (f *flow) successors(i int) []int {
 	default:
 		ids = append(ids, st.Next)
 		if st.Type == StepWait {
-			ids = append(ids, st.OnExpiry)
+			ids = append(ids, st.OnExpiry, st.OnNotEffected, st.OnLate)
 		}
 		if st.Type == StepService {
 			ids = append(ids, st.OnError)

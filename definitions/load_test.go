@@ -125,7 +125,7 @@ func TestBrokenDefinitions(t *testing.T) {
 		{
 			name:  "field of another step type",
 			edits: []string{"    due: P2W\n", "    due: P2W\n    activity: amtsweg.case-number\n"},
-			want:  []string{`t.yaml:40:5: steps[1].activity: field "activity" does not belong to a task step (remove it; allowed here: due, form, fourEyes, id, milestone, next, output, overdue, role, timeline, title, type)`},
+			want:  []string{`t.yaml:40:5: steps[1].activity: field "activity" does not belong to a task step (remove it; allowed here: due, form, fourEyes, id, milestone, next, notice, output, overdue, role, timeline, title, type)`},
 		},
 		{
 			name:  "unknown field",
@@ -248,8 +248,9 @@ func TestBrokenDefinitions(t *testing.T) {
 		},
 		{
 			name:  "missing top-level field",
-			edits: []string{"calendar: DE-TH\n", ""},
-			want:  []string{"t.yaml:1:1: missing field \"calendar\" (add calendar: Holiday calendar that legal periods are computed on, e.g. `DE-TH` (Thuringia).)"},
+			edits: []string{"validFrom: ", "validfrom: "},
+			want: []string{"t.yaml:1:1: missing field \"validFrom\" (add validFrom: First day (YYYY-MM-DD) on which new applications take this version.)",
+				`t.yaml:6:1: validfrom: unknown field "validfrom" (did you mean "validFrom"?)`},
 		},
 		{
 			name:  "wrong apiVersion",

@@ -32,7 +32,7 @@ type Procedure struct {
 	ValidFrom string `yaml:"validFrom" json:"validFrom"`
 	// Calendar is the legal holiday calendar deadlines are computed on,
 	// e.g. "DE-TH" for Thuringia.
-	Calendar string `yaml:"calendar" json:"calendar"`
+	Calendar string `yaml:"calendar,omitempty" json:"calendar,omitempty"`
 
 	// ApplicationSchema is the JSON Schema the intake payload must satisfy.
 	ApplicationSchema JSONSchema `yaml:"applicationSchema" json:"applicationSchema"`
@@ -103,6 +103,41 @@ type Event struct {
 	Type   string     `yaml:"type" json:"type"`
 	Title  Text       `yaml:"title,omitempty" json:"title,omitempty"`
 	Schema JSONSchema `yaml:"schema,omitempty" json:"schema,omitempty"`
+	// OccurredAt names the field of the event's data that holds the day (or
+	// time) the event happened: the date on a proof of service, the day of
+	// retrieval. Without it the CloudEvent's time counts (the portal's
+	// receipt), never the time the engine processed the event.
+	OccurredAt string `yaml:"occurredAt,omitempty" json:"occurredAt,omitempty"`
+}
+
+// Notice declares that a service or task step issues an administrative act
+// (a decision, a request for documents, a neighbour notification, a fee
+// notice) and how it is delivered. When the step completes, the engine
+// records the delivery (channel, day of dispatch) and the day of
+// Bekanntgabe by the channel's rule (package definitions/bekanntgabe); a
+// wait step's deadline can run from that day (deadlineFrom). Issuing a
+// notice with the same id again (another channel after an unretrieved
+// portal provision) replaces the record.
+type Notice struct {
+	// ID names the delivery record; wait steps refer to it in deadlineFrom.
+	ID string `yaml:"id" json:"id"`
+	// Act is the kind of act: decision, request, neighbour-notification,
+	// fee-notice or other.
+	Act   string `yaml:"act" json:"act"`
+	Title Text   `yaml:"title,omitempty" json:"title,omitempty"`
+	// Channel is post, portal, zustellung, hand or public.
+	Channel string `yaml:"channel" json:"channel"`
+	// Dispatched is a CEL expression yielding the day of dispatch
+	// (YYYY-MM-DD), e.g. a form field; empty: the day the step completes.
+	Dispatched string `yaml:"dispatched,omitempty" json:"dispatched,omitempty"`
+	// Proof is the event that carries the proof of service or the portal's
+	// retrieval record (required for zustellung and portal); its
+	// occurredAt field is the date on the proof.
+	Proof string `yaml:"proof,omitempty" json:"proof,omitempty"`
+	// RemedyInstruction says whether the act carries a correct
+	// Rechtsbehelfsbelehrung; false makes a remedy period (wait steps with
+	// remedyPeriod) one year (§ 58 (2) VwGO). Empty means true.
+	RemedyInstruction *bool `yaml:"remedyInstruction,omitempty" json:"remedyInstruction,omitempty"`
 }
 
 // Milestone is a public status of the application.
@@ -179,12 +214,42 @@ type Step struct {
 	Overdue  *Overdue  `yaml:"overdue,omitempty" json:"overdue,omitempty"`
 	FourEyes *FourEyes `yaml:"fourEyes,omitempty" json:"fourEyes,omitempty"`
 
+	// service and task: the act the step issues, recorded when it completes
+	Notice *Notice `yaml:"notice,omitempty" json:"notice,omitempty"`
+
 	// wait
 	Event       string   `yaml:"event,omitempty" json:"event,omitempty"`
 	Deadline    string   `yaml:"deadline,omitempty" json:"deadline,omitempty"` // legal period
 	OnExpiry    string   `yaml:"onExpiry,omitempty" json:"onExpiry,omitempty"` // step taken when the deadline passes
 	PauseClocks []string `yaml:"pauseClocks,omitempty" json:"pauseClocks,omitempty"`
 	Request     Text     `yaml:"request,omitempty" json:"request,omitempty"` // what the applicant is asked for
+	// DeadlineFrom names a notice: the deadline runs from its day of
+	// Bekanntgabe instead of the step's start, and is computed anew when the
+	// proof of service or retrieval arrives.
+	DeadlineFrom string `yaml:"deadlineFrom,omitempty" json:"deadlineFrom,omitempty"`
+	// OnNotEffected is the step taken when the notice's Bekanntgabe fails
+	// (portal provision not retrieved within ten days, § 41 (2a) VwVfG).
+	OnNotEffected string `yaml:"onNotEffected,omitempty" json:"onNotEffected,omitempty"`
+	// LateDelivery (Go duration, e.g. "72h") is how long after the end of
+	// the period the step still takes events that happened in time but
+	// reach the engine later; the event's time decides (Event.OccurredAt).
+	LateDelivery string `yaml:"lateDelivery,omitempty" json:"lateDelivery,omitempty"`
+	// OnLate is the step taken when the event happened after the period
+	// ended (e.g. a clerk decides on an objection received late).
+	OnLate string `yaml:"onLate,omitempty" json:"onLate,omitempty"`
+	// RemedyPeriod marks the deadline as a remedy period (e.g. Widerspruch,
+	// § 70 VwGO): when the notice has no correct Rechtsbehelfsbelehrung the
+	// period is one year instead (§ 58 (2) VwGO).
+	RemedyPeriod bool `yaml:"remedyPeriod,omitempty" json:"remedyPeriod,omitempty"`
+	// ExtendableBy is the role that may extend the deadline (a period the
+	// authority set, § 31 (7) VwVfG); empty: it cannot be extended.
+	ExtendableBy string `yaml:"extendableBy,omitempty" json:"extendableBy,omitempty"`
+	// CountFromStartOfDay counts the deadline from the start of its first
+	// day, which is included (§ 187 (2) BGB).
+	CountFromStartOfDay bool `yaml:"countFromStartOfDay,omitempty" json:"countFromStartOfDay,omitempty"`
+	// NoShift keeps an end on a weekend or holiday where the law excludes
+	// the shift (§ 31 (3) sentence 2, (4), (5) VwVfG).
+	NoShift bool `yaml:"noShift,omitempty" json:"noShift,omitempty"`
 
 	// decision
 	Conditions []Condition `yaml:"conditions,omitempty" json:"conditions,omitempty"`

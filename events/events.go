@@ -183,6 +183,29 @@ type MilestoneInfo struct {
 type TimelineEntry struct {
 	Text     LocalText `json:"text"`
 	Internal bool      `json:"internal,omitempty"`
+	// Notice, when set, is the delivery record the entry reports.
+	Notice *NoticeInfo `json:"notice,omitempty"`
+}
+
+// NoticeInfo is the delivery record of an administrative act: how and when
+// it was sent and its day of Bekanntgabe by the channel's rule.
+type NoticeInfo struct {
+	ID    string    `json:"id"`
+	Act   string    `json:"act"`
+	Title LocalText `json:"title"`
+	// Channel is post, portal, zustellung, hand or public.
+	Channel string `json:"channel"`
+	// Dispatched is the day of dispatch (YYYY-MM-DD).
+	Dispatched string `json:"dispatched"`
+	// Proof is the date on the proof of service or the day of retrieval.
+	Proof string `json:"proof,omitempty"`
+	// State is effected, awaiting-proof or not-effected.
+	State string `json:"state"`
+	// Bekanntgabe is the day the act is (deemed) made known.
+	Bekanntgabe string `json:"bekanntgabe,omitempty"`
+	// Provision cites the rule; Rules explain the computation.
+	Provision string   `json:"provision,omitempty"`
+	Rules     []string `json:"rules,omitempty"`
 }
 
 // DeadlineInfo is the detail of KindDeadline.
@@ -197,6 +220,15 @@ type DeadlineInfo struct {
 	Due string `json:"due,omitempty"`
 	// Public deadlines are shown to the citizen.
 	Public bool `json:"public"`
+	// From is the day the period runs from (not counted), e.g. the day of
+	// Bekanntgabe of the notice named in Notice.
+	From   string `json:"from,omitempty"`
+	Notice string `json:"notice,omitempty"`
+	// Provisional: the day of Bekanntgabe is not known yet (no proof of
+	// service); Due is the earliest possible end and will be corrected.
+	Provisional bool `json:"provisional,omitempty"`
+	// Rules explain the computation of Due.
+	Rules []string `json:"rules,omitempty"`
 }
 
 // TaskInfo is the detail of the task events.

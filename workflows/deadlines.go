@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/definitions/calendar"
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
@@ -25,12 +26,17 @@ func (d *activitiesDeadline) end() string {
 // deadline computes a legal period on the procedure's calendar. The result
 // is recorded in the history once; replay never recomputes it.
 func (r *run) deadline(ctx workflow.Context, from, period string, pausedDays int) (activitiesDeadline, error) {
+	return r.deadlineWith(ctx, from, period, pausedDays, calendar.Options{})
+}
+
+// deadlineWith is deadline with counting options (§ 187 (2) BGB, no shift).
+func (r *run) deadlineWith(ctx workflow.Context, from, period string, pausedDays int, opts calendar.Options) (activitiesDeadline, error) {
 	lao := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
 	var res activities.DeadlineResult
-	req := activities.DeadlineRequest{From: from, Period: period, Calendar: r.def.Calendar, PausedDays: pausedDays}
+	req := activities.DeadlineRequest{From: from, Period: period, Calendar: r.def.Calendar, PausedDays: pausedDays, Tenant: r.in.Tenant, Options: opts}
 	if err := workflow.ExecuteLocalActivity(lao, activities.ComputeDeadlineName, req).Get(ctx, &res); err != nil {
 		return activitiesDeadline{}, fmt.Errorf("deadline %s from %s: %w", period, from, err)
 	}

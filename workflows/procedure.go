@@ -59,6 +59,8 @@ type run struct {
 	tasks        map[string]*task
 	// retry holds the steps an operator asked to retry.
 	retry map[string]bool
+	// waits are the running dated waits a clerk may extend, by deadline id.
+	waits map[string]*activeWait
 	// stepsRun counts the top-level steps entered in this run (not carried
 	// across continue-as-new): a run continues as new only after it made
 	// progress, so a limit below a fresh run's history cannot loop.
@@ -81,6 +83,8 @@ type State struct {
 	SeenEvents map[string]bool           `json:"seenEvents,omitempty"`
 	Visits     map[string]int            `json:"visits,omitempty"`
 	Incidents  map[string]incidentInfo   `json:"incidents,omitempty"`
+	// Notices are the delivery records of the acts issued, by notice id.
+	Notices map[string]*noticeState `json:"notices,omitempty"`
 }
 
 // initMaps makes the maps a run writes to. State crosses continue-as-new as
@@ -101,6 +105,9 @@ func (s *State) initMaps() {
 	if s.Incidents == nil {
 		s.Incidents = map[string]incidentInfo{}
 	}
+	if s.Notices == nil {
+		s.Notices = map[string]*noticeState{}
+	}
 }
 
 type incidentInfo struct {
@@ -112,6 +119,7 @@ func newRun(ctx workflow.Context, in Input) *run {
 		in:     in,
 		tasks:  map[string]*task{},
 		retry:  map[string]bool{},
+		waits:  map[string]*activeWait{},
 		logger: workflow.GetLogger(ctx),
 	}
 	r.State.initMaps()
@@ -144,6 +152,7 @@ func (r *run) load(ctx workflow.Context) error {
 			SeenEvents: map[string]bool{},
 			Visits:     map[string]int{},
 			Incidents:  map[string]incidentInfo{},
+			Notices:    map[string]*noticeState{},
 		}
 		r.Vars["application"] = decodeJSON(in.Payload)
 		r.Vars["applicant"] = decodeJSON(in.Applicant)
@@ -293,9 +302,9 @@ func (r *run) enter(ctx workflow.Context, step *definitions.Step, path string, v
 func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
 	switch step.Type {
 	case definitions.StepService:
-		return r.runService(ctx, step, path, vars)
+		return r.withNotice(ctx, step, path, vars, r.runService)
 	case definitions.StepTask:
-		return r.runTask(ctx, step, path, vars)
+		return r.withNotice(ctx, step, path, vars, r.runTask)
 	case definitions.StepWait:
 		return r.runWait(ctx, step, path, vars)
 	case definitions.StepDecision:
@@ -308,6 +317,17 @@ func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string,
 		return r.runSubProcedure(ctx, step, path, vars)
 	}
 	return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s has unknown type %q", path, step.Type), "BadDefinition", nil)
+}
+
+// withNotice runs a service or task step and, when it completes on its
+// normal path, records the notice the step issues.
+func (r *run) withNotice(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any,
+	run func(workflow.Context, *definitions.Step, string, map[string]any) (string, error)) (string, error) {
+	next, err := run(ctx, step, path, vars)
+	if err != nil || step.Notice == nil || next != step.Next {
+		return next, err
+	}
+	return next, r.issueNotice(ctx, step, path, vars)
 }
 
 func (r *run) runDecision(ctx workflow.Context, vars map[string]any, step *definitions.Step, path string) (string, error) {

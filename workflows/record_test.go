@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/amtsweg/amtsweg/api"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/devstack"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/workers/intake"
@@ -48,6 +51,8 @@ type recordAction struct {
 	// direct: complete the open task without claiming it first (it is
 	// claimed in the same step).
 	direct bool
+	// eventTime, when set, is the CloudEvent time of event (default now).
+	eventTime time.Time
 }
 
 func task(step string, actor contract.Actor, data string) recordAction {
@@ -72,6 +77,9 @@ type recordScenario struct {
 	// running, waiting at the open task at step waitAt.
 	outcome string
 	waitAt  string
+	// definition, when set, is a definition file deployed through the API
+	// before the application is submitted.
+	definition string
 }
 
 var recordScenarios = []recordScenario{
@@ -161,6 +169,19 @@ var recordScenarios = []recordScenario{
 			directTask("erlaubnis-pruefen", clerk, `{"erlaubnisLiegtVor":true}`),
 			task("erlaubnis-pruefen", teamLead, `{"approved":false,"comment":"Nachweis fehlt."}`),
 		}},
+	// A decision sent for formal service; the Zustellungsurkunde arrives
+	// later and moves the objection period (dates in 2099 so that the
+	// period, on the real clock, is still open); an objection follows.
+	{name: "notice-zustellung-proof-objection", definition: "testdata/definitions/notice-test.yaml", key: "notice-test",
+		payload: `{"versandtAm":"2099-07-06","kanal":"zustellung"}`, outcome: "objection",
+		actions: []recordAction{
+			{eventType: "de.amtsweg.applicant.notice-delivered.v1", event: `{"zugestelltAm":"2099-07-09"}`},
+			{eventType: "de.amtsweg.applicant.objection-submitted.v1", event: `{"begruendung":"Abstandsflächen"}`},
+		}},
+	// A decision posted on 2025-01-02: the objection period ended on
+	// 2025-02-06, long before the recording; the procedure becomes final.
+	{name: "notice-post-period-passed-final", definition: "testdata/definitions/notice-test.yaml", key: "notice-test",
+		payload: `{"versandtAm":"2025-01-02","kanal":"post"}`, outcome: "final"},
 }
 
 // TestRecordHistories runs scenarios of the bundled procedures on the
@@ -237,6 +258,9 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 			t.Fatalf("%s: %v", sc.example, err)
 		}
 	}
+	if sc.definition != "" {
+		deployFile(ctx, t, d, sc.definition)
+	}
 	w := kafkabus.NewWriter(d.Brokers, events.TopicIntake)
 	rc, err := intake.Submit(ctx, w, sub, time.Now())
 	w.Close()
@@ -252,6 +276,18 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The intake starts the procedure asynchronously; an applicant event
+	// for a procedure not yet started would be dead-lettered.
+	for {
+		if _, err := c.DescribeWorkflowExecution(ctx, contract.WorkflowID(ref), ""); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s was never started", ref)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	for i, a := range sc.actions {
 		switch {
 		case a.cancel:
@@ -260,12 +296,14 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 				t.Fatalf("cancel: %v", err)
 			}
 		case a.event != "":
-			typ := a.eventType
-			if typ == "" {
-				typ = "de.amtsweg.applicant.documents-submitted.v1"
+			typ, at := "de.amtsweg.applicant.documents-submitted.v1", time.Now()
+			if a.eventType != "" {
+				typ = a.eventType
 			}
-			v, err := events.Encode(fmt.Sprintf("%s-ev%d", ref, i), "urn:amtsweg:record", typ,
-				ref, time.Now(), json.RawMessage(a.event))
+			if !a.eventTime.IsZero() {
+				at = a.eventTime
+			}
+			v, err := events.Encode(fmt.Sprintf("%s-ev%d", ref, i), "urn:amtsweg:record", typ, ref, at, json.RawMessage(a.event))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -305,6 +343,23 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 		t.Fatalf("ended with %+v, %v; want %s", res, err, sc.outcome)
 	}
 	return ref
+}
+
+// deployFile deploys a definition file through the API as a designer.
+func deployFile(ctx context.Context, t *testing.T, d *devstack.Dev, path string) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := d.Issuer.Mint(auth.Principal{Subject: "dana", Tenant: recordTenant, Roles: []string{"designer"}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := (&api.DefinitionsClient{BaseURL: d.APIURL, Token: tok}).Deploy(ctx, filepath.Base(path), src)
+	if err != nil || out.Refused {
+		t.Fatalf("deploy %s: %+v, %v", path, out, err)
+	}
 }
 
 // awaitOpenTask waits until the procedure has an open task at step (any

@@ -192,6 +192,10 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: r.validateComplete}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateExtendDeadline, r.extendDeadline,
+		workflow.UpdateHandlerOptions{Validator: r.validateExtend}); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateRetryIncident, r.retryIncident,
 		workflow.UpdateHandlerOptions{Validator: r.validateRetry}); err != nil {
 		return err

@@ -69,10 +69,15 @@ func (r *run) eventDef(id string) definitions.Event {
 // the clocks it names are paused and the applicant sees what is asked of
 // them; on expiry the flow takes the onExpiry path.
 func (r *run) runWait(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
+	if step.DeadlineFrom != "" || step.LateDelivery != "" || step.OnLate != "" || step.ExtendableBy != "" {
+		// Only definitions that use these fields take this path, so the
+		// commands of recorded histories do not change.
+		return r.runWaitDated(ctx, step, path, vars)
+	}
 	ev := r.eventDef(step.Event)
 	var dl *activitiesDeadline
 	if step.Deadline != "" {
-		d, err := r.deadline(ctx, today(ctx), step.Deadline, 0)
+		d, err := r.deadlineWith(ctx, today(ctx), step.Deadline, 0, stepOptions(step))
 		if err != nil {
 			return "", err
 		}

@@ -21,11 +21,30 @@ type Result struct {
 	Rules []string `json:"rules"`
 }
 
+// Options change how a period is counted.
+type Options struct {
+	// StartOfDay: the period begins at the start of the day from, which is
+	// counted (§ 187 (2) BGB, e.g. a period running from a given date); it
+	// ends with the day before the day of the same name or number
+	// (§ 188 (2) second alternative BGB).
+	StartOfDay bool `json:"startOfDay,omitempty"`
+	// NoShift: an end on a Saturday, Sunday or holiday stays where it is,
+	// where the law excludes the shift (§ 31 (3) sentence 2, (4), (5)
+	// VwVfG: e.g. a period whose end the authority fixed with a date and
+	// the note that it is not moved).
+	NoShift bool `json:"noShift,omitempty"`
+}
+
 // Compute returns the last day of period counted from the event day from on
 // calendar c, extended by pausedDays days on which the period was paused
 // (Fristhemmung). See the package documentation for the rules. from must be
 // a valid date in MinYear or later; pausedDays must not be negative.
 func Compute(from Date, period Period, c *Calendar, pausedDays int) (Result, error) {
+	return ComputeWith(from, period, c, pausedDays, Options{})
+}
+
+// ComputeWith is Compute with counting options.
+func ComputeWith(from Date, period Period, c *Calendar, pausedDays int, opts Options) (Result, error) {
 	if c == nil {
 		return Result{}, errors.New("compute deadline: no calendar given; use Lookup, e.g. Lookup(\"DE-TH\")")
 	}
@@ -48,9 +67,14 @@ func Compute(from Date, period Period, c *Calendar, pausedDays int) (Result, err
 	res := Result{From: from, Period: period.String()}
 	rule := func(format string, args ...any) { res.Rules = append(res.Rules, fmt.Sprintf(format, args...)) }
 
-	rule("period starts the day after %s (§ 187 (1) BGB)", from)
+	if opts.StartOfDay {
+		rule("period starts at the start of %s, which is counted (§ 187 (2) BGB)", from)
+	} else {
+		rule("period starts the day after %s (§ 187 (1) BGB)", from)
+	}
 
 	var end Date // set by each case below
+	clamped := false // § 188 (3) BGB ended the months on a shorter month's last day
 	months := period.Years*12 + period.Months
 	switch {
 	case months > 0:
@@ -63,7 +87,7 @@ func Compute(from Date, period Period, c *Calendar, pausedDays int) (Result, err
 		label := monthsLabel(period.Years, period.Months)
 		if n := daysIn(y, month); from.Day > n {
 			rule("%s: ends on the day of %04d-%02d with the same number as the event day (%d) (§ 188 (2) BGB)", label, y, m, from.Day)
-			end = Date{y, month, n}
+			end, clamped = Date{y, month, n}, true
 			rule("%04d-%02d has no day %d: ends on its last day %s (§ 188 (3) BGB)", y, m, from.Day, end)
 		} else {
 			end = Date{y, month, from.Day}
@@ -82,6 +106,17 @@ func Compute(from Date, period Period, c *Calendar, pausedDays int) (Result, err
 		rule("%s: ends at the end of the last day, %s (§ 188 (1) BGB)", plural(period.Days, "day"), end)
 	}
 
+	if opts.StartOfDay {
+		// § 188 (2) second alternative BGB: the day before the one of the
+		// same name or number — except where § 188 (3) already ended the
+		// period on the last day of a shorter month.
+		if !clamped || period.Days > 0 {
+			prev := end.AddDays(-1)
+			rule("counted from the start of the day: ends the day before, %s (§ 188 (2) second alternative BGB)", prev)
+			end = prev
+		}
+	}
+
 	if pausedDays > 0 {
 		extended := end.AddDays(pausedDays)
 		rule("period paused for %s (Fristhemmung, § 209 BGB analog): end extended from %s to %s", plural(pausedDays, "day"), end, extended)
@@ -91,7 +126,9 @@ func Compute(from Date, period Period, c *Calendar, pausedDays int) (Result, err
 		return Result{}, fmt.Errorf("compute deadline: %s after %s ends after the year 9999", period, from)
 	}
 
-	if ok, why, _ := nonWorking(c, end); !ok {
+	if ok, why, _ := nonWorking(c, end); !ok && opts.NoShift {
+		rule("%s is %s; not moved: the definition excludes the shift (§ 31 (3) sentence 2, (4), (5) VwVfG)", end, why)
+	} else if !ok {
 		first := end
 		var skipped []string
 		for {

@@ -13,7 +13,16 @@
 //   - a period combining months (or years) and days counts the months first
 //     and the days last (§ 189 (2) BGB applied by analogy);
 //   - days on which the period was paused (Fristhemmung, § 209 BGB applied by
-//     analogy) are not counted: the end moves later by that many days;
+//     analogy) are not counted: the end moves later by that many days. The
+//     interpreter counts the calendar days from the day the pause began to
+//     the day it ended (one of the two boundary days); whether § 209 BGB
+//     practice excludes both when the cause begins and ends during a day
+//     could not be verified here;
+//   - § 187 (2) BGB (Options.StartOfDay): a period that begins at the start
+//     of a day counts that day and ends the day before the day of the same
+//     name or number (§ 188 (2) second alternative BGB);
+//   - Options.NoShift keeps an end on a weekend or holiday where § 31 (3)
+//     sentence 2, (4), (5) VwVfG exclude the shift;
 //   - if the end then falls on a Saturday, Sunday or public holiday at the
 //     authority's seat, the period ends at the end of the next working day
 //     (§ 31 (3) VwVfG; § 193 BGB).

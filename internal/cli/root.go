@@ -30,6 +30,7 @@ func New(extra ...*cobra.Command) *cobra.Command {
 		newSubmitCmd(),
 		newTokenCmd(),
 		newFristCmd(),
+		newTenantsCmd(),
 	)
 	root.AddCommand(extra...)
 	return root

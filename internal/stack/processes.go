@@ -82,7 +82,7 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		return err
 	}
 	wk, err := procworker.New(c, procworker.Options{
-		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: eventPublisher{w}},
+		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: eventPublisher{w}, Tenants: tenantCalendars{st}},
 		Plugins:    ph,
 		Worker: worker.Options{
 			MaxConcurrentActivityExecutionSize:      200,
@@ -333,7 +333,7 @@ type signaler struct {
 	st *store.Store
 }
 
-func (s signaler) Signal(ctx context.Context, reference, ceType, id string, data json.RawMessage) error {
+func (s signaler) Signal(ctx context.Context, reference, ceType, id string, at time.Time, data json.RawMessage) error {
 	sub, err := s.st.Submission(ctx, reference)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%s: %w", reference, intake.ErrNoSuchProcedure)
@@ -367,9 +367,25 @@ func (s signaler) Signal(ctx context.Context, reference, ceType, id string, data
 			return fmt.Errorf("event data does not match the schema of %s: %v: %w", ev.ID, err, intake.ErrEventRejected)
 		}
 	}
-	err = s.pc.Signal(ctx, reference, contract.ApplicantEvent{ID: id, Type: ceType, Data: data, Time: time.Now().UTC()})
+	// The event counts at the time it happened (the portal's receipt, the
+	// CloudEvent's time), not when it reached the engine.
+	if at.IsZero() {
+		at = time.Now()
+	}
+	err = s.pc.Signal(ctx, reference, contract.ApplicantEvent{ID: id, Type: ceType, Data: data, Time: at.UTC()})
 	if errors.Is(err, procclient.ErrNotFound) {
 		return fmt.Errorf("%s: %w", reference, intake.ErrNoSuchProcedure)
 	}
 	return err
+}
+
+// tenantCalendars reads the authorities' calendar setting from the store.
+type tenantCalendars struct{ st *store.Store }
+
+func (t tenantCalendars) TenantCalendar(ctx context.Context, tenant string) (string, error) {
+	c, err := t.st.TenantCalendar(ctx, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("%s: %w", tenant, activities.ErrNoTenantCalendar)
+	}
+	return c, err
 }

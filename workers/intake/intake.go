@@ -58,14 +58,15 @@ type Starter interface {
 // of reference. ceType is the CloudEvent type (e.g.
 // "de.amtsweg.applicant.documents-submitted.v1"), id the CloudEvent id (the
 // same for a redelivered message, so the procedure can ignore repeats),
-// data the event's content (the CloudEvent's data;
-// nil when absent). It returns
+// at the time the event happened (the CloudEvent's time: the portal's
+// receipt; zero when absent), data the event's content (the CloudEvent's
+// data; nil when absent). It returns
 // an error wrapping ErrNoSuchProcedure when reference names no running
 // procedure, or ErrEventRejected when the procedure does not accept the
 // event; both send the message to the dead-letter topic. Other errors are
 // retried.
 type Signaler interface {
-	Signal(ctx context.Context, reference, ceType, id string, data json.RawMessage) error
+	Signal(ctx context.Context, reference, ceType, id string, at time.Time, data json.RawMessage) error
 }
 
 // ErrNoSuchProcedure: the reference names no running procedure.
@@ -308,7 +309,7 @@ func (in *Intake) HandleApplicantEvent(ctx context.Context, m kafka.Message) err
 	if err != nil {
 		return kafkabus.Poisoned("%w", err)
 	}
-	err = in.signaler.Signal(ctx, env.Subject, env.Type, env.ID, env.Data)
+	err = in.signaler.Signal(ctx, env.Subject, env.Type, env.ID, env.Time, env.Data)
 	switch {
 	case err == nil:
 		in.log.Info("applicant event delivered", "reference", env.Subject, "type", env.Type)

@@ -84,7 +84,7 @@ type recordingSignaler struct {
 	got     []signal
 }
 
-func (r *recordingSignaler) Signal(_ context.Context, ref, typ, id string, data json.RawMessage) error {
+func (r *recordingSignaler) Signal(_ context.Context, ref, typ, id string, _ time.Time, data json.RawMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.running[ref] {

@@ -61,5 +61,6 @@ func Register(r Registry, a *activities.Activities) {
 	r.RegisterActivityWithOptions(a.LoadDefinition, activity.RegisterOptions{Name: activities.LoadDefinitionName})
 	r.RegisterActivityWithOptions(a.ResolveDefinition, activity.RegisterOptions{Name: activities.ResolveDefinitionName})
 	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: activities.PublishEventsName})
-	r.RegisterActivityWithOptions(activities.ComputeDeadline, activity.RegisterOptions{Name: activities.ComputeDeadlineName})
+	r.RegisterActivityWithOptions(a.TenantDeadline, activity.RegisterOptions{Name: activities.ComputeDeadlineName})
+	r.RegisterActivityWithOptions(a.TenantBekanntgabe, activity.RegisterOptions{Name: activities.DeemBekanntgabeName})
 }

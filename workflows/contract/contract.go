@@ -25,6 +25,9 @@ const (
 	UpdateCompleteTask = "complete-task"
 	// UpdateRetryIncident retries the failed step of an incident.
 	UpdateRetryIncident = "retry-incident"
+	// UpdateExtendDeadline extends a period the authority set (§ 31 (7)
+	// VwVfG).
+	UpdateExtendDeadline = "extend-deadline"
 
 	// SignalApplicantEvent delivers an event from the applicant (portal).
 	SignalApplicantEvent = "applicant-event"
@@ -94,6 +97,18 @@ type CompleteRequest struct {
 	Data   json.RawMessage `json:"data"`
 }
 
+// ExtendRequest extends the running deadline of a wait step that the
+// authority set (§ 31 (7) VwVfG).
+type ExtendRequest struct {
+	// DeadlineID is the deadline's id as projected (step path#visit).
+	DeadlineID string `json:"deadlineId"`
+	// Until is the new last day (YYYY-MM-DD), after the current one.
+	Until string `json:"until"`
+	// Reason is shown to the citizen and recorded.
+	Reason string `json:"reason"`
+	Actor  Actor  `json:"actor"`
+}
+
 // RetryRequest retries the failed step of an incident.
 type RetryRequest struct {
 	Step  string `json:"step"`
@@ -107,7 +122,9 @@ type ApplicantEvent struct {
 	// Type is the CloudEvents type, matched against the definition's events.
 	Type string          `json:"type"`
 	Data json.RawMessage `json:"data,omitempty"`
-	Time time.Time       `json:"time"`
+	// Time is when the event happened: the CloudEvent's time (the portal's
+	// receipt), not when the engine processed it. Periods are judged by it.
+	Time time.Time `json:"time"`
 }
 
 // TaskStatus is the life-cycle state of a task.

@@ -156,3 +156,9 @@ func (p *Client) Cancel(ctx context.Context, reference string) error {
 	}
 	return err
 }
+
+// ExtendDeadline extends a running deadline the authority set (§ 31 (7)
+// VwVfG); the workflow checks the clerk's authority and role.
+func (p *Client) ExtendDeadline(ctx context.Context, reference string, r contract.ExtendRequest) error {
+	return p.update(ctx, reference, contract.UpdateExtendDeadline, r, nil)
+}
