@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -114,6 +115,7 @@ func newIntakeCmd() *cobra.Command {
 func newProjectorCmd() *cobra.Command {
 	var sf serviceFlags
 	var rebuild bool
+	var anchorEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "projector",
 		Short: "Project domain events from Kafka into PostgreSQL",
@@ -123,7 +125,12 @@ func newProjectorCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := SignalContext()
 			defer stop()
-			s := stack.New(sf.config())
+			cfg := sf.config()
+			cfg.AuditAnchorEvery = anchorEvery
+			if anchorEvery <= 0 {
+				cfg.AuditAnchorEvery = -1 // never
+			}
+			s := stack.New(cfg)
 			defer s.Close()
 			if rebuild {
 				if err := s.RebuildProjections(ctx); err != nil {
@@ -135,6 +142,7 @@ func newProjectorCmd() *cobra.Command {
 	}
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "drop the read models and rebuild them from the event topic first")
+	cmd.Flags().DurationVar(&anchorEvery, "audit-anchor-every", stack.DefaultAuditAnchorEvery, "how often to anchor the audit chains (0 or less: never)")
 	return cmd
 }
 

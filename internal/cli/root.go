@@ -30,6 +30,7 @@ func New(extra ...*cobra.Command) *cobra.Command {
 		newSubmitCmd(),
 		newTokenCmd(),
 		newFristCmd(),
+		newAuditCmd(),
 	)
 	root.AddCommand(extra...)
 	return root

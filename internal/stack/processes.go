@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,13 +158,40 @@ func (s *Stack) RunIntake(ctx context.Context) error {
 	})
 }
 
-// RunProjector projects domain events into PostgreSQL until ctx ends.
+// RunProjector projects domain events into PostgreSQL until ctx ends, and
+// anchors the audit chains every Config.AuditAnchorEvery.
 func (s *Stack) RunProjector(ctx context.Context) error {
 	st, err := s.Store(ctx)
 	if err != nil {
 		return err
 	}
+	if every := cmp.Or(s.Config.AuditAnchorEvery, DefaultAuditAnchorEvery); every > 0 {
+		go s.anchorAudit(ctx, st, every)
+	}
 	return projector.Run(ctx, projector.Config{Brokers: s.Config.Brokers, Store: st, Logger: s.Log.With("component", "projector")})
+}
+
+// anchorAudit writes an audit anchor every interval until ctx ends; a
+// failed anchor is logged and tried again at the next tick.
+func (s *Stack) anchorAudit(ctx context.Context, st *store.Store, every time.Duration) {
+	log := s.Log.With("component", "audit-anchor")
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a, err := st.AnchorAudit(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("audit anchor failed; trying again at the next interval", "err", err, "every", every)
+			}
+			continue
+		}
+		log.Info("audit anchored", "anchor", a.ID, "chains", a.Chains, "changed", a.Changed, "hash", a.Hash)
+	}
 }
 
 // RebuildProjections drops the read models and rebuilds them from the

@@ -58,7 +58,14 @@ type Config struct {
 	// loopback address (the embedded server of amtsweg dev, where
 	// compressing only costs CPU), gzip otherwise.
 	TemporalCompression string
+	// AuditAnchorEvery is how often the projector process anchors the
+	// audit chains (store.AnchorAudit): default DefaultAuditAnchorEvery,
+	// negative for never.
+	AuditAnchorEvery time.Duration
 }
+
+// DefaultAuditAnchorEvery is the default of Config.AuditAnchorEvery.
+const DefaultAuditAnchorEvery = time.Hour
 
 // DefaultCatalogInterval is the default of Config.CatalogInterval.
 const DefaultCatalogInterval = 30 * time.Second
