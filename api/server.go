@@ -65,6 +65,9 @@ type Config struct {
 	Procedures *procclient.Client
 	// Deployer validates and stores procedure definitions.
 	Deployer *registry.Deployer
+	// EFileDir is the e-file plugin's directory, for the documents in
+	// subject access exports; "" leaves them out (the export says so).
+	EFileDir string
 }
 
 // Server is the HTTP API server.

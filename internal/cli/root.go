@@ -31,6 +31,7 @@ func New(extra ...*cobra.Command) *cobra.Command {
 		newTokenCmd(),
 		newFristCmd(),
 		newAuditCmd(),
+		newGDPRCmd(),
 	)
 	root.AddCommand(extra...)
 	return root

@@ -228,6 +228,7 @@ func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissue
 		Verifier:   verifier,
 		Procedures: pc,
 		Deployer:   &registry.Deployer{Store: st},
+		EFileDir:   web.EFileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]),
 	})
 	if dev != nil {
 		dev.Mount(srv.Mux())
