@@ -580,3 +580,41 @@ func (s *Store) VerifyAuditAnchors(ctx context.Context) (n int64, problem string
 	}
 	return n, "", nil
 }
+
+// AuditEntry is one entry of an application's audit chain as stored.
+type AuditEntry struct {
+	Position      int64           `json:"position"`
+	Seq           int64           `json:"seq"`
+	Tenant        string          `json:"tenant"`
+	Kind          string          `json:"kind"`
+	Time          time.Time       `json:"time"`
+	Payload       json.RawMessage `json:"payload"`
+	PayloadSHA256 string          `json:"payloadSha256"`
+	PrevHash      string          `json:"prevHash,omitempty"`
+	Hash          string          `json:"hash"`
+	AppliedAt     time.Time       `json:"appliedAt"`
+}
+
+// AuditEntries returns the audit chain of one application in chain order
+// (hashes in hex), for exports; entries without a position (recorded
+// before the chain existed) come first.
+func (s *Store) AuditEntries(ctx context.Context, ref string) ([]AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, `
+SELECT COALESCE(position, 0), seq, tenant, kind, time, payload, encode(payload_sha256, 'hex'), encode(prev_hash, 'hex'),
+       encode(hash, 'hex'), applied_at
+FROM procedure_events WHERE reference = $1 ORDER BY position NULLS FIRST, seq`, ref)
+	if err != nil {
+		return nil, fmt.Errorf("audit entries %s: %w", ref, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
+		var e AuditEntry
+		var ph, prev, hash *string
+		err := r.Scan(&e.Position, &e.Seq, &e.Tenant, &e.Kind, &e.Time, &e.Payload, &ph, &prev, &hash, &e.AppliedAt)
+		e.PayloadSHA256, e.PrevHash, e.Hash = deref(ph), deref(prev), deref(hash)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit entries %s: %w", ref, err)
+	}
+	return out, nil
+}

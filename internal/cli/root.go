@@ -32,6 +32,7 @@ func New(extra ...*cobra.Command) *cobra.Command {
 		newFristCmd(),
 		newAuditCmd(),
 		newGDPRCmd(),
+		newEFileCmd(),
 	)
 	root.AddCommand(extra...)
 	return root
