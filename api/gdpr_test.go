@@ -79,8 +79,8 @@ func TestSubjectAccessExport(t *testing.T) {
 	// Every table of the schema with a reference column is searched. A new
 	// such table must be added here after checking that it belongs in the
 	// export.
-	wantTables := []string{"applications", "audit_anchor_heads", "audit_heads", "case_number_assignments", "deadlines",
-		"incidents", "procedure_events", "requests", "submissions", "tasks", "timeline"}
+	wantTables := []string{"applications", "audit_anchor_heads", "audit_heads", "case_number_assignments", "deadlines", "erasures",
+		"incidents", "legal_holds", "procedure_events", "requests", "submissions", "tasks", "timeline"}
 	if !slices.Equal(exp.Tables, wantTables) {
 		t.Errorf("tables %v, want %v", exp.Tables, wantTables)
 	}

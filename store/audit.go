@@ -160,10 +160,25 @@ WHERE (reference, seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`, col
 		return nil, fmt.Errorf("audit chain: recorded events: %w", err)
 	}
 
+	// Events of an erased application are never recorded again (a rebuild
+	// from the topic must not bring its personal data back).
+	erased := map[string]bool{}
+	er, err := tx.Query(ctx, `SELECT reference FROM erasures WHERE reference = ANY($1)`, refs)
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: erasures: %w", err)
+	}
+	erasedRefs, err := pgx.CollectRows(er, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("audit chain: erasures: %w", err)
+	}
+	for _, r := range erasedRefs {
+		erased[r] = true
+	}
+
 	fresh := rows[:0]
 	for _, r := range rows {
 		ref, seq := r[colReference].(string), r[colSeq].(int64)
-		if seen[key{ref, seq}] {
+		if seen[key{ref, seq}] || erased[ref] {
 			continue
 		}
 		ph, err := payloadSHA256(r[colPayload].([]byte))
@@ -246,7 +261,7 @@ func short(b []byte) string {
 func (s *Store) VerifyAuditChain(ctx context.Context, ref string) (AuditReport, error) {
 	rep := AuditReport{Reference: ref}
 	rows, err := s.pool.Query(ctx, `
-SELECT position, seq, tenant, kind, time, payload::text, payload_sha256, prev_hash, hash
+SELECT position, seq, tenant, kind, time, payload::text, payload_sha256, prev_hash, hash, erased_at IS NOT NULL
 FROM procedure_events WHERE reference = $1 ORDER BY position NULLS FIRST, seq`, ref)
 	if err != nil {
 		return rep, fmt.Errorf("verify audit chain %s: %w", ref, err)
@@ -268,8 +283,9 @@ FROM procedure_events WHERE reference = $1 ORDER BY position NULLS FIRST, seq`, 
 			f                          auditFields
 			payload                    string
 			payloadSum, prevHash, hash []byte
+			erased                     bool
 		)
-		if err := rows.Scan(&pos, &f.Seq, &f.Tenant, &f.Kind, &f.Time, &payload, &payloadSum, &prevHash, &hash); err != nil {
+		if err := rows.Scan(&pos, &f.Seq, &f.Tenant, &f.Kind, &f.Time, &payload, &payloadSum, &prevHash, &hash, &erased); err != nil {
 			rows.Close()
 			return rep, fmt.Errorf("verify audit chain %s: %w", ref, err)
 		}
@@ -291,6 +307,9 @@ FROM procedure_events WHERE reference = $1 ORDER BY position NULLS FIRST, seq`, 
 		}
 		f.Reference, f.Position, f.PayloadSHA256, f.PrevHash = ref, *pos, payloadSum, prevHash
 		sum, err := payloadSHA256([]byte(payload))
+		if erased { // the payload was anonymised on erasure; its recorded hash stands in for it
+			sum, err = payloadSum, nil
+		}
 		switch {
 		case err != nil:
 			brk(*pos, f.Seq, "payload is not valid JSON: %v", err)

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/worker"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/activities/builtin"
+	"github.com/amtsweg/amtsweg/activities/retention"
 	"github.com/amtsweg/amtsweg/api"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/internal/auth"
@@ -82,8 +85,15 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 	if err != nil {
 		return err
 	}
+	ret := &retention.Activities{Store: st, Temporal: c, Namespace: s.Config.TemporalNamespace}
+	if dir := efileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]); dir != "" {
+		if ret.EFile, err = efile.NewStore(dir); err != nil {
+			return err
+		}
+	}
 	wk, err := procworker.New(c, procworker.Options{
 		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: eventPublisher{w}},
+		Retention:  ret,
 		Plugins:    ph,
 		Worker: worker.Options{
 			MaxConcurrentActivityExecutionSize:      200,
@@ -97,6 +107,11 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	s.Log.Info("worker started", "task_queue", contract.TaskQueue, "activities", len(ph.Activities()))
+	if every := cmp.Or(s.Config.RetentionEvery, DefaultRetentionEvery); every > 0 {
+		if err := procworker.EnsureRetentionSchedule(ctx, c, every); err != nil {
+			s.Log.Warn("the retention workflow is not scheduled; expired applications are not erased", "error", err)
+		}
+	}
 	// The directory watcher and the catalog publisher run until ctx ends;
 	// RunWorker returns only after both have, so nothing outlives it.
 	g, gctx := errgroup.WithContext(ctx)
@@ -228,7 +243,7 @@ func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissue
 		Verifier:   verifier,
 		Procedures: pc,
 		Deployer:   &registry.Deployer{Store: st},
-		EFileDir:   web.EFileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]),
+		EFileDir:   efileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]),
 	})
 	if dev != nil {
 		dev.Mount(srv.Mux())
@@ -368,4 +383,24 @@ func (s signaler) Signal(ctx context.Context, reference, ceType, id string, data
 		return fmt.Errorf("%s: %w", reference, intake.ErrNoSuchProcedure)
 	}
 	return err
+}
+
+// efileDir is the efile plugin's directory as the plugin itself resolves
+// it (AMTSWEG_EFILE_DIR from its plugin environment or the process's, else
+// its data directory <data-dir>/plugins/efile); "" when none is set. The
+// retention workflow's erasure and the subject access export read it
+// directly.
+func efileDir(dataDir string, pluginEnv []string) string {
+	for _, kv := range pluginEnv {
+		if v, ok := strings.CutPrefix(kv, efile.EnvDir+"="); ok && v != "" {
+			return v
+		}
+	}
+	if v := os.Getenv(efile.EnvDir); v != "" {
+		return v
+	}
+	if dataDir != "" {
+		return filepath.Join(dataDir, "plugins", "efile")
+	}
+	return ""
 }

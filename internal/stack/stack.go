@@ -62,7 +62,14 @@ type Config struct {
 	// audit chains (store.AnchorAudit): default DefaultAuditAnchorEvery,
 	// negative for never.
 	AuditAnchorEvery time.Duration
+	// RetentionEvery is how often the retention workflow runs (a Temporal
+	// Schedule the worker creates once): default DefaultRetentionEvery,
+	// negative for no schedule.
+	RetentionEvery time.Duration
 }
+
+// DefaultRetentionEvery is the default of Config.RetentionEvery.
+const DefaultRetentionEvery = 24 * time.Hour
 
 // DefaultAuditAnchorEvery is the default of Config.AuditAnchorEvery.
 const DefaultAuditAnchorEvery = time.Hour
