@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -26,6 +30,40 @@ import (
 	"github.com/amtsweg/amtsweg/workers/procworker"
 	"github.com/amtsweg/amtsweg/workflows"
 )
+
+var record = flag.Bool("record", false, "write the retention workflow's history into workflows/testdata/histories for TestReplay")
+
+// recordHistory writes the history of the retention run for the replay
+// tests of package workflows (only with -record, and never over a recorded
+// one).
+func recordHistory(t *testing.T, c client.Client, id, runID string) {
+	t.Helper()
+	p := filepath.Join("..", "..", "workflows", "testdata", "histories", "retention-erased.json")
+	if !*record {
+		return
+	}
+	if _, err := os.Stat(p); err == nil {
+		t.Logf("kept the recorded %s", p)
+		return
+	}
+	h := &historypb.History{}
+	it := c.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %s (%d events)", p, len(h.Events))
+}
 
 // holding reports the tables of the database with a row whose JSON form
 // contains s.
@@ -180,6 +218,7 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 	if len(res.Erased) != 1 || res.Erased[0] != erika || len(res.Failed) != 0 {
 		t.Fatalf("retention run: %+v, want %s erased and nothing failed", res, erika)
 	}
+	recordHistory(t, c, run.GetID(), run.GetRunID())
 
 	// PostgreSQL: no table holds her name; the others' stay.
 	if where := holding(t, st, "Erika Mustermann"); len(where) > 0 {
