@@ -33,6 +33,7 @@ func New(extra ...*cobra.Command) *cobra.Command {
 		newAuditCmd(),
 		newGDPRCmd(),
 		newEFileCmd(),
+		newHoldCmd(),
 	)
 	root.AddCommand(extra...)
 	return root
