@@ -75,7 +75,7 @@ func TestDefinitionsValidate(t *testing.T) {
 		t.Fatalf("broken file validated:\n%s", out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], bad+":213:10: steps[1].due: \"1W\" is not a legal period") {
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], bad+":219:10: steps[1].due: \"1W\" is not a legal period") {
 		t.Fatalf("output:\n%s", out)
 	}
 	if err.Error() != "1 problem in 1 of 2 files" {
