@@ -19,10 +19,10 @@ func tamper(t *testing.T, s *store.Store, sql string, args ...any) {
 	ctx := context.Background()
 	q := `ALTER TABLE procedure_events DISABLE TRIGGER procedure_events_append_only;
 ALTER TABLE audit_anchor_heads DISABLE TRIGGER audit_anchor_heads_immutable;`
-	if _, err := s.Pool().Exec(ctx, q); err != nil {
+	if _, err := store.PoolOf(s).Exec(ctx, q); err != nil {
 		t.Fatal(err)
 	}
-	tag, err := s.Pool().Exec(ctx, sql, args...)
+	tag, err := store.PoolOf(s).Exec(ctx, sql, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
@@ -30,7 +30,7 @@ ALTER TABLE audit_anchor_heads DISABLE TRIGGER audit_anchor_heads_immutable;`
 		t.Fatalf("%s changed nothing", sql)
 	}
 	q = strings.ReplaceAll(q, "DISABLE", "ENABLE")
-	if _, err := s.Pool().Exec(ctx, q); err != nil {
+	if _, err := store.PoolOf(s).Exec(ctx, q); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -59,7 +59,7 @@ func TestAuditChainVerifiesWhateverTheArrivalOrder(t *testing.T) {
 	}
 	// The seq of the entry at position 1 is 6: the first batch held seqs 6..9.
 	var seq int64
-	if err := s.Pool().QueryRow(context.Background(), `SELECT seq FROM procedure_events WHERE reference = $1 AND position = 1`, ref).Scan(&seq); err != nil {
+	if err := store.PoolOf(s).QueryRow(context.Background(), `SELECT seq FROM procedure_events WHERE reference = $1 AND position = 1`, ref).Scan(&seq); err != nil {
 		t.Fatal(err)
 	}
 	if seq != 6 {

@@ -32,12 +32,8 @@ func TestAuditVerifyCommand(t *testing.T) {
 		t.Fatalf("verify %s: %v\n%s", a, err, out)
 	}
 
-	if _, err := st.Pool().Exec(ctx, `ALTER TABLE procedure_events DISABLE TRIGGER procedure_events_append_only`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Pool().Exec(ctx, `UPDATE procedure_events SET payload = jsonb_set(payload, '{actor}', '"mallory"') WHERE reference = $1 AND seq = 9`, b); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Exec(t, url, `ALTER TABLE procedure_events DISABLE TRIGGER procedure_events_append_only`)
+	storetest.Exec(t, url, `UPDATE procedure_events SET payload = jsonb_set(payload, '{actor}', '"mallory"') WHERE reference = $1 AND seq = 9`, b)
 	out, err = runDeployCmd(t, newAuditVerifyCmd(), "--database-url", url, "--all")
 	if err == nil || err.Error() != "1 of 2 audit chains are broken" {
 		t.Errorf("verify --all after tampering: %v", err)
