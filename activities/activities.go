@@ -248,3 +248,31 @@ func DeemBekanntgabe(_ context.Context, r BekanntgabeRequest) (bekanntgabe.Resul
 	}
 	return res, nil
 }
+
+// Names of the retention workflow's activities (package
+// activities/retention implements them).
+const (
+	ExpiredApplicationsName = "amtsweg.retention.expired"
+	EraseApplicationName    = "amtsweg.retention.erase"
+)
+
+// ExpiredRequest asks for up to Limit applications whose retention period
+// ended on or before Now.
+type ExpiredRequest struct {
+	Now   time.Time `json:"now"`
+	Limit int       `json:"limit"`
+}
+
+// Expired is one application due for erasure.
+type Expired struct {
+	Reference string `json:"reference"`
+	Tenant    string `json:"tenant"`
+	Class     string `json:"class"`
+}
+
+// EraseRequest asks to erase one application in every store.
+type EraseRequest struct {
+	Reference string `json:"reference"`
+	Tenant    string `json:"tenant"`
+	Class     string `json:"class"`
+}

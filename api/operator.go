@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/records"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
@@ -48,6 +50,53 @@ func (s *Server) routeOperator(authn func(http.Handler) http.Handler) {
 	s.mux.Handle("GET /api/v1/incidents", op(s.listIncidents))
 	s.mux.Handle("POST /api/v1/applications/{reference}/incidents/{step}/retry", op(s.retryIncident))
 	s.mux.Handle("POST /api/v1/applications/{reference}/cancel", op(s.cancelApplication))
+	s.mux.Handle("POST /api/v1/gdpr/export", op(s.subjectExport))
+}
+
+// SubjectExportRequest is the body of POST /api/v1/gdpr/export: the
+// applicant by fields of their submitted data (e.g. {"email": "…"}), or
+// the references of their applications, or both. It is a POST so that no
+// personal data ends up in URLs and access logs.
+type SubjectExportRequest struct {
+	Applicant  json.RawMessage `json:"applicant,omitempty"`
+	References []string        `json:"references,omitempty"`
+}
+
+// subjectExport answers a data subject access request (Art. 15 GDPR) with
+// everything held about one applicant in the operator's authority.
+func (s *Server) subjectExport(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	var req SubjectExportRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid request body: "+err.Error(),
+			`send {"applicant": {"email": "…"}} or {"references": ["…"]}`)
+		return
+	}
+	q := store.SubjectQuery{Tenant: p.Tenant, Applicant: req.Applicant, References: req.References}
+	if err := q.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), `send {"applicant": {"email": "…"}} or {"references": ["…"]}`)
+		return
+	}
+	out, err := records.Subject(r.Context(), s.cfg.Store, s.cfg.EFileDir, q, p.Subject)
+	if errors.Is(err, records.ErrUnknownReferences) {
+		writeError(w, http.StatusNotFound, err.Error(), "check the references")
+		return
+	}
+	if err != nil {
+		s.log.Error("subject access export failed", "tenant", p.Tenant, "operator", p.Subject, "error", err)
+		writeError(w, http.StatusServiceUnavailable, "export temporarily unavailable", "try again in a moment")
+		return
+	}
+	// Who exported how much is logged; whom is not (no personal data in logs).
+	s.log.Info("subject access export", "tenant", p.Tenant, "operator", p.Subject, "applications", len(out.Applications))
+	w.Header().Set("Content-Disposition", `attachment; filename="auskunft-art15.json"`)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func incidentSummary(i *store.Incident, lang string) IncidentSummary {

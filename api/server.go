@@ -83,6 +83,9 @@ type Config struct {
 	// (MetricsHandler), away from the public port, since they show
 	// request counts per route to anyone who can reach it.
 	PublicMetrics bool
+	// EFileDir is the e-file plugin's directory, for the documents in
+	// subject access exports; "" leaves them out (the export says so).
+	EFileDir string
 }
 
 // Server is the HTTP API server.

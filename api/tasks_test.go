@@ -66,6 +66,13 @@ type clerkEnv struct {
 
 func newClerkEnv(t *testing.T, withProcedures bool) *clerkEnv {
 	t.Helper()
+	return newClerkEnvWith(t, withProcedures, nil)
+}
+
+// newClerkEnvWith is newClerkEnv with adjust applied to the API's
+// configuration.
+func newClerkEnvWith(t *testing.T, withProcedures bool, adjust func(*api.Config)) *clerkEnv {
+	t.Helper()
 	e := &clerkEnv{t: t, tokens: map[string]string{}}
 	e.store, _ = storetest.New(t)
 	e.srv = httptest.NewUnstartedServer(nil)
@@ -83,6 +90,9 @@ func newClerkEnv(t *testing.T, withProcedures bool) *clerkEnv {
 	if withProcedures {
 		e.startWorker()
 		cfg.Procedures = e.pc
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	server := api.New(cfg)
 	e.iss.Mount(server.Mux())

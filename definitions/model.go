@@ -33,6 +33,10 @@ type Procedure struct {
 	// Calendar is the legal holiday calendar deadlines are computed on,
 	// e.g. "DE-TH" for Thuringia.
 	Calendar string `yaml:"calendar,omitempty" json:"calendar,omitempty"`
+	// Retention says how long the records of an application of this
+	// procedure are kept after it ended (see docs/records.md); nil means
+	// they are never erased automatically.
+	Retention *Retention `yaml:"retention,omitempty" json:"retention,omitempty"`
 
 	// ApplicationSchema is the JSON Schema the intake payload must satisfy.
 	ApplicationSchema JSONSchema `yaml:"applicationSchema" json:"applicationSchema"`
@@ -62,6 +66,23 @@ type Procedure struct {
 	// src remembers where Parse found each field, so Validate can name the
 	// file, line and column of a problem. Nil for definitions built in code.
 	src *source
+}
+
+// Retention is the retention period of one record class: how long the
+// records of an ended application (case file, documents, audit payloads,
+// workflow history) are kept before the retention workflow erases them.
+type Retention struct {
+	// Class names the record class, e.g. "Bauakte" or "Parkausweis".
+	Class string `yaml:"class" json:"class"`
+	// Years after the procedure ended; with Permanent, 0.
+	Years int `yaml:"years,omitempty" json:"years,omitempty"`
+	// Permanent keeps the records until an operator erases them (e.g. a
+	// building file, kept as long as the building stands, which the engine
+	// cannot know).
+	Permanent bool `yaml:"permanent,omitempty" json:"permanent,omitempty"`
+	// Basis cites where the period comes from, or says that it is the
+	// authority's own setting.
+	Basis string `yaml:"basis" json:"basis"`
 }
 
 // Text is a plain-language text in German (required) and English.

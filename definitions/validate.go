@@ -125,6 +125,14 @@ func (v *validator) run() {
 	v.schemaOK = len(schemaErrs) == 0
 
 	p := v.p
+	if r := p.Retention; r != nil {
+		switch {
+		case r.Permanent && r.Years != 0:
+			v.errAt("retention", "retention is both permanent and limited to years", "drop either permanent: true or years")
+		case !r.Permanent && r.Years < 1:
+			v.errAt("retention", "retention needs a period", "give years: N (after the procedure ended) or permanent: true")
+		}
+	}
 	if p.ValidFrom != "" {
 		if _, err := time.Parse(time.DateOnly, p.ValidFrom); err != nil {
 			v.errAt("validFrom", fmt.Sprintf("%q is not a calendar date", p.ValidFrom), "write an existing date as YYYY-MM-DD, e.g. 2025-01-01")

@@ -148,6 +148,7 @@ CREATE TEMP TABLE IF NOT EXISTS amtsweg_incoming (
     approval boolean, approval_of text, approval_of_completed_by text, message text,
     procedure text, version text, definition_hash text, access_code bytea, received_at timestamptz,
     applicant jsonb, app_payload jsonb, milestones jsonb,
+    position bigint, payload_sha256 bytea, prev_hash bytea, hash bytea,
     round integer NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS amtsweg_fresh (LIKE amtsweg_incoming) ON COMMIT DELETE ROWS;`
@@ -160,6 +161,7 @@ var incomingColumns = []string{
 	"approval", "approval_of", "approval_of_completed_by", "message",
 	"procedure", "version", "definition_hash", "access_code", "received_at",
 	"applicant", "app_payload", "milestones",
+	"position", "payload_sha256", "prev_hash", "hash",
 	"round",
 }
 
@@ -167,8 +169,8 @@ var incomingColumns = []string{
 const (
 	sqlInsertFresh = `
 WITH ins AS (
-    INSERT INTO procedure_events (reference, seq, tenant, kind, time, payload)
-    SELECT reference, seq, tenant, kind, time, payload FROM amtsweg_incoming
+    INSERT INTO procedure_events (reference, seq, tenant, kind, time, payload, position, payload_sha256, prev_hash, hash)
+    SELECT reference, seq, tenant, kind, time, payload, position, payload_sha256, prev_hash, hash FROM amtsweg_incoming
     ON CONFLICT (reference, seq) DO NOTHING
     RETURNING reference, seq)
 INSERT INTO amtsweg_fresh SELECT i.* FROM amtsweg_incoming i JOIN ins USING (reference, seq)`
@@ -387,11 +389,6 @@ func (s *Store) ApplyEvents(ctx context.Context, evs []*events.ProcedureEvent) (
 	if err != nil {
 		return 0, err
 	}
-	rounds := 0
-	for _, r := range rows {
-		rounds = max(rounds, r[len(r)-1].(int))
-	}
-
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("apply events: %w", err)
@@ -403,6 +400,18 @@ func (s *Store) ApplyEvents(ctx context.Context, evs []*events.ProcedureEvent) (
 	}()
 	if _, err := tx.Exec(ctx, createTempTables); err != nil {
 		return 0, fmt.Errorf("apply events: temporary tables: %w", err)
+	}
+	// Lock the applications' audit chains and chain the events not yet
+	// recorded; the rest are redeliveries.
+	if rows, err = chainBatch(ctx, tx, rows); err != nil {
+		return 0, fmt.Errorf("apply events: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, tx.Commit(ctx)
+	}
+	rounds := 0
+	for _, r := range rows {
+		rounds = max(rounds, r[len(r)-1].(int))
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"amtsweg_incoming"}, incomingColumns, pgx.CopyFromRows(rows)); err != nil {
 		return 0, fmt.Errorf("apply events: copy %d events: %w", len(rows), err)
@@ -422,6 +431,7 @@ func (s *Store) ApplyEvents(ctx context.Context, evs []*events.ProcedureEvent) (
 	}
 	b.Queue(sqlTasksOverdue)
 	b.Queue(sqlTasksBackfill)
+	b.Queue(sqlAuditHeads)
 
 	br := tx.SendBatch(ctx, &b)
 	tag, err := br.Exec()
@@ -430,6 +440,10 @@ func (s *Store) ApplyEvents(ctx context.Context, evs []*events.ProcedureEvent) (
 		return 0, fmt.Errorf("apply events: record in procedure_events: %w", err)
 	}
 	applied = int(tag.RowsAffected())
+	if applied != len(rows) {
+		_ = br.Close()
+		return 0, fmt.Errorf("apply events: %d of %d new events recorded in procedure_events: something appended to the audit trail without holding its chain lock", applied, len(rows))
+	}
 	if err := br.Close(); err != nil {
 		return 0, fmt.Errorf("apply events: update read models: %w", err)
 	}
@@ -564,13 +578,14 @@ func incomingRow(e *events.ProcedureEvent, taskRound map[string]int) ([]any, err
 		title = localText(e.Outcome.Title)
 	}
 	return []any{
-		e.Reference, e.Seq, e.Tenant, string(e.Kind), e.Time, step, e.Actor, payload,
+		e.Reference, e.Seq, e.Tenant, string(e.Kind), auditTime(e.Time), step, e.Actor, payload,
 		itemID, title, description, state, due,
 		public, internal, escalated,
 		role, assignee, form, data,
 		approval, approvalOf, approvalOfBy, message,
 		procedure, version, hash, accessCode, receivedAt,
 		applicant, appPayload, milestones,
+		nil, nil, nil, nil, // the audit chain columns, filled in by chainBatch
 		round,
 	}, nil
 }
@@ -622,7 +637,7 @@ func orEmpty[T any](s []T) []T {
 // ResetProjections empties the read models and the procedure_events log so
 // that they can be rebuilt from the event topic. Deployed definitions stay.
 func (s *Store) ResetProjections(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, `TRUNCATE applications, timeline, deadlines, tasks, requests, incidents, procedure_events`)
+	_, err := s.pool.Exec(ctx, `TRUNCATE applications, timeline, deadlines, tasks, requests, incidents, procedure_events, audit_heads`)
 	if err != nil {
 		return fmt.Errorf("reset projections: %w", err)
 	}

@@ -17,4 +17,10 @@
 // applied to the read models with set-based statements. Every mutable field
 // remembers the sequence number of the event that set it, so redelivered,
 // replayed or out-of-order events never move a read model backwards.
+//
+// procedure_events is also the audit trail: each application's entries form
+// a hash chain, appended under a row lock on the application's audit_heads
+// row, and AnchorAudit hashes every chain head (audit.go). Erasure
+// (retention.go) deletes an application's read models and anonymises its
+// audit payloads while keeping their hashes. See docs/records.md.
 package store

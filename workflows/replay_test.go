@@ -31,7 +31,7 @@ var historiesDir = filepath.Join("testdata", "histories")
 // interpreter. A failure means the change under test would break running
 // procedures: guard it with workflow.GetVersion (see the package doc).
 //
-// Only ProcedureWorkflow is registered: the replayer takes the results of
+// ProcedureWorkflow and RetentionWorkflow are registered: the replayer takes the results of
 // local activities (loading the definition, deadlines, publishing) from
 // the markers in the history and those of activities from their completion
 // events, and never runs either.
@@ -54,6 +54,7 @@ func TestReplay(t *testing.T) {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			r := newReplayer(t)
 			r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: contract.WorkflowName})
+			r.RegisterWorkflowWithOptions(workflows.RetentionWorkflow, workflow.RegisterOptions{Name: workflows.RetentionWorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

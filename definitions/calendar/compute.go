@@ -73,7 +73,7 @@ func ComputeWith(from Date, period Period, c *Calendar, pausedDays int, opts Opt
 		rule("period starts the day after %s (§ 187 (1) BGB)", from)
 	}
 
-	var end Date // set by each case below
+	var end Date     // set by each case below
 	clamped := false // § 188 (3) BGB ended the months on a shorter month's last day
 	months := period.Years*12 + period.Months
 	switch {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -112,6 +113,7 @@ func newIntakeCmd() *cobra.Command {
 func newProjectorCmd() *cobra.Command {
 	var sf serviceFlags
 	var rebuild bool
+	var anchorEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "projector",
 		Short: "Project domain events from Kafka into PostgreSQL",
@@ -125,6 +127,10 @@ func newProjectorCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cfg.AuditAnchorEvery = anchorEvery
+			if anchorEvery <= 0 {
+				cfg.AuditAnchorEvery = -1 // never
+			}
 			s := stack.New(cfg)
 			defer s.Close()
 			if rebuild {
@@ -137,6 +143,7 @@ func newProjectorCmd() *cobra.Command {
 	}
 	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "drop the read models and rebuild them from the event topic first")
+	cmd.Flags().DurationVar(&anchorEvery, "audit-anchor-every", stack.DefaultAuditAnchorEvery, "how often to anchor the audit chains (0 or less: never)")
 	return cmd
 }
 

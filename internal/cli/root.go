@@ -31,6 +31,10 @@ func New(extra ...*cobra.Command) *cobra.Command {
 		newTokenCmd(),
 		newFristCmd(),
 		newTenantsCmd(),
+		newAuditCmd(),
+		newGDPRCmd(),
+		newEFileCmd(),
+		newHoldCmd(),
 	)
 	root.AddCommand(extra...)
 	return root

@@ -92,12 +92,17 @@ type Dev struct {
 	log      *slog.Logger
 }
 
+// personalDataRetention is the retention of the topics that carry
+// applicants' submissions as sent: once the intake has recorded them they
+// are needed only to investigate a failure (see docs/records.md).
+var personalDataRetention = map[string]string{"retention.ms": "604800000"} // 7 days
+
 // Topics are the topics the stack creates.
 var Topics = []kafkabus.TopicSpec{
-	{Name: events.TopicIntake, Partitions: 4},
-	{Name: events.DLQ(events.TopicIntake), Partitions: 1},
-	{Name: events.TopicApplicant, Partitions: 4},
-	{Name: events.DLQ(events.TopicApplicant), Partitions: 1},
+	{Name: events.TopicIntake, Partitions: 4, Configs: personalDataRetention},
+	{Name: events.DLQ(events.TopicIntake), Partitions: 1, Configs: personalDataRetention},
+	{Name: events.TopicApplicant, Partitions: 4, Configs: personalDataRetention},
+	{Name: events.DLQ(events.TopicApplicant), Partitions: 1, Configs: personalDataRetention},
 	{Name: events.TopicProcedureEvents, Partitions: 4},
 	{Name: events.DLQ(events.TopicProcedureEvents), Partitions: 1},
 	{Name: events.TopicStatus, Partitions: 4},

@@ -1,13 +1,16 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/worker"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/activities/builtin"
+	"github.com/amtsweg/amtsweg/activities/retention"
 	"github.com/amtsweg/amtsweg/api"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/internal/auth"
@@ -81,8 +85,15 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 	if err != nil {
 		return err
 	}
+	ret := &retention.Activities{Store: st, Temporal: c, Namespace: s.Config.TemporalNamespace}
+	if dir := efileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]); dir != "" {
+		if ret.EFile, err = efile.NewStore(dir); err != nil {
+			return err
+		}
+	}
 	wk, err := procworker.New(c, procworker.Options{
 		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: eventPublisher{w}, Tenants: tenantCalendars{st}},
+		Retention:  ret,
 		Plugins:    ph,
 		Worker: worker.Options{
 			MaxConcurrentActivityExecutionSize:      200,
@@ -96,6 +107,11 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	s.Log.Info("worker started", "task_queue", contract.TaskQueue, "activities", len(ph.Activities()))
+	if every := cmp.Or(s.Config.RetentionEvery, DefaultRetentionEvery); every > 0 {
+		if err := procworker.EnsureRetentionSchedule(ctx, c, every); err != nil {
+			s.Log.Warn("the retention workflow is not scheduled; expired applications are not erased", "error", err)
+		}
+	}
 	// The directory watcher and the catalog publisher run until ctx ends;
 	// RunWorker returns only after both have, so nothing outlives it.
 	g, gctx := errgroup.WithContext(ctx)
@@ -157,13 +173,40 @@ func (s *Stack) RunIntake(ctx context.Context) error {
 	})
 }
 
-// RunProjector projects domain events into PostgreSQL until ctx ends.
+// RunProjector projects domain events into PostgreSQL until ctx ends, and
+// anchors the audit chains every Config.AuditAnchorEvery.
 func (s *Stack) RunProjector(ctx context.Context) error {
 	st, err := s.Store(ctx)
 	if err != nil {
 		return err
 	}
+	if every := cmp.Or(s.Config.AuditAnchorEvery, DefaultAuditAnchorEvery); every > 0 {
+		go s.anchorAudit(ctx, st, every)
+	}
 	return projector.Run(ctx, projector.Config{Brokers: s.Config.Brokers, Store: st, Logger: s.Log.With("component", "projector")})
+}
+
+// anchorAudit writes an audit anchor every interval until ctx ends; a
+// failed anchor is logged and tried again at the next tick.
+func (s *Stack) anchorAudit(ctx context.Context, st *store.Store, every time.Duration) {
+	log := s.Log.With("component", "audit-anchor")
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a, err := st.AnchorAudit(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("audit anchor failed; trying again at the next interval", "err", err, "every", every)
+			}
+			continue
+		}
+		log.Info("audit anchored", "anchor", a.ID, "chains", a.Chains, "changed", a.Changed, "hash", a.Hash)
+	}
 }
 
 // RebuildProjections drops the read models and rebuilds them from the
@@ -202,6 +245,7 @@ func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissue
 		Deployer:   &registry.Deployer{Store: st},
 
 		PublicMetrics: s.Config.MetricsOnAPI,
+		EFileDir:   efileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]),
 	})
 	if dev != nil {
 		dev.Mount(srv.Mux())
@@ -388,4 +432,24 @@ func (t tenantCalendars) TenantCalendar(ctx context.Context, tenant string) (str
 		return "", fmt.Errorf("%s: %w", tenant, activities.ErrNoTenantCalendar)
 	}
 	return c, err
+}
+
+// efileDir is the efile plugin's directory as the plugin itself resolves
+// it (AMTSWEG_EFILE_DIR from its plugin environment or the process's, else
+// its data directory <data-dir>/plugins/efile); "" when none is set. The
+// retention workflow's erasure and the subject access export read it
+// directly.
+func efileDir(dataDir string, pluginEnv []string) string {
+	for _, kv := range pluginEnv {
+		if v, ok := strings.CutPrefix(kv, efile.EnvDir+"="); ok && v != "" {
+			return v
+		}
+	}
+	if v := os.Getenv(efile.EnvDir); v != "" {
+		return v
+	}
+	if dataDir != "" {
+		return filepath.Join(dataDir, "plugins", "efile")
+	}
+	return ""
 }

@@ -70,7 +70,21 @@ type Config struct {
 	// loopback address (the embedded server of amtsweg dev, where
 	// compressing only costs CPU), gzip otherwise.
 	TemporalCompression string
+	// AuditAnchorEvery is how often the projector process anchors the
+	// audit chains (store.AnchorAudit): default DefaultAuditAnchorEvery,
+	// negative for never.
+	AuditAnchorEvery time.Duration
+	// RetentionEvery is how often the retention workflow runs (a Temporal
+	// Schedule the worker creates once): default DefaultRetentionEvery,
+	// negative for no schedule.
+	RetentionEvery time.Duration
 }
+
+// DefaultRetentionEvery is the default of Config.RetentionEvery.
+const DefaultRetentionEvery = 24 * time.Hour
+
+// DefaultAuditAnchorEvery is the default of Config.AuditAnchorEvery.
+const DefaultAuditAnchorEvery = time.Hour
 
 // DefaultCatalogInterval is the default of Config.CatalogInterval.
 const DefaultCatalogInterval = 30 * time.Second

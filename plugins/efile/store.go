@@ -208,3 +208,16 @@ func (s *Store) List(reference string) ([]Meta, error) {
 	})
 	return out, nil
 }
+
+// DeleteFile removes the whole e-file of reference with every document
+// (erasure at the end of its retention period). Deleting an e-file that
+// does not exist is not an error.
+func (s *Store) DeleteFile(reference string) error {
+	if err := checkID("reference", reference); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(filepath.Join(s.dir, reference)); err != nil {
+		return fmt.Errorf("delete e-file %s: %w", reference, err)
+	}
+	return nil
+}

@@ -66,3 +66,61 @@ func queryRow(tb testing.TB, url, sql string, dest any, args ...any) {
 		tb.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// Exec runs SQL on the database at url as its administrator would (tests
+// that tamper with rows behind Amtsweg's back) and returns the number of
+// rows it affected.
+func Exec(tb testing.TB, url, sql string, args ...any) int64 {
+	tb.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close(ctx)
+	tag, err := c.Exec(ctx, sql, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	return tag.RowsAffected()
+}
+
+// QueryInts runs a query of one integer column on the database at url.
+func QueryInts(tb testing.TB, url, sql string, args ...any) []int64 {
+	tb.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, sql, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	return out
+}
+
+// QueryStrings runs a query of one text column on the database at url.
+func QueryStrings(tb testing.TB, url, sql string, args ...any) []string {
+	tb.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, sql, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	return out
+}

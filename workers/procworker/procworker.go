@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/amtsweg/amtsweg/activities"
+	"github.com/amtsweg/amtsweg/activities/retention"
 	"github.com/amtsweg/amtsweg/workflows"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
@@ -30,6 +31,9 @@ type PluginDispatcher interface {
 type Options struct {
 	// Activities are Amtsweg's own activities.
 	Activities *activities.Activities
+	// Retention are the retention workflow's activities; nil registers
+	// none (the workflow's runs then wait for a worker that has them).
+	Retention *retention.Activities
 	// Plugins dispatches plugin activities; nil registers none.
 	Plugins PluginDispatcher
 	// Worker tunes pollers and concurrency; zero values take the SDK's defaults.
@@ -43,6 +47,9 @@ func New(c client.Client, o Options) (worker.Worker, error) {
 	}
 	w := worker.New(c, contract.TaskQueue, o.Worker)
 	Register(w, o.Activities)
+	if o.Retention != nil {
+		RegisterRetention(w, o.Retention)
+	}
 	if o.Plugins != nil {
 		w.RegisterDynamicActivity(o.Plugins.DynamicActivity, activity.DynamicRegisterOptions{})
 	}
@@ -58,6 +65,7 @@ type Registry interface {
 // Register registers ProcedureWorkflow and Amtsweg's own activities.
 func Register(r Registry, a *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: contract.WorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RetentionWorkflow, workflow.RegisterOptions{Name: workflows.RetentionWorkflowName})
 	r.RegisterActivityWithOptions(a.LoadDefinition, activity.RegisterOptions{Name: activities.LoadDefinitionName})
 	r.RegisterActivityWithOptions(a.ResolveDefinition, activity.RegisterOptions{Name: activities.ResolveDefinitionName})
 	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: activities.PublishEventsName})
