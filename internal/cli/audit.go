@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +35,8 @@ func openStore(cmd *cobra.Command, url string) (*store.Store, error) {
 
 func newAuditVerifyCmd() *cobra.Command {
 	var url string
-	var all, asJSON bool
+	var all bool
+	var format string
 	cmd := &cobra.Command{
 		Use:   "verify (REFERENCE... | --all)",
 		Short: "Recompute audit chains and report the first broken link of each",
@@ -77,7 +77,7 @@ if any chain or anchor fails.`,
 				if !rep.OK() {
 					broken++
 				}
-				if asJSON {
+				if format == "json" {
 					reports = append(reports, rep)
 				} else {
 					printAuditReport(out, rep)
@@ -90,7 +90,7 @@ if any chain or anchor fails.`,
 					return err
 				}
 			}
-			if asJSON {
+			if format == "json" {
 				res := map[string]any{"chains": reports}
 				if all {
 					res["anchors"] = map[string]any{"count": anchors, "problem": anchorProblem}
@@ -118,9 +118,9 @@ if any chain or anchor fails.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL)")
+	RegisterSetting(cmd.Flags(), &url, "database-url")
 	cmd.Flags().BoolVar(&all, "all", false, "verify every application's chain and the anchors")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the reports as JSON")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
 }
 
@@ -163,6 +163,6 @@ writes anchors on a schedule too (--audit-anchor-every).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL)")
+	RegisterSetting(cmd.Flags(), &url, "database-url")
 	return cmd
 }

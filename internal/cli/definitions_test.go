@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,8 +75,11 @@ func TestDefinitionsValidate(t *testing.T) {
 	if err == nil {
 		t.Fatalf("broken file validated:\n%s", out)
 	}
+	// The error points at the line of the broken value, found in the file
+	// itself; "due: " is 4 columns in, so the value starts in column 10.
+	want := fmt.Sprintf("%s:%d:10: steps[1].due: \"1W\" is not a legal period", bad, lineOf(t, broken, "    due: 1W"))
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], bad+":217:10: steps[1].due: \"1W\" is not a legal period") {
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) {
 		t.Fatalf("output:\n%s", out)
 	}
 	if err.Error() != "1 problem in 1 of 2 files" {
@@ -125,19 +129,30 @@ func TestDefinitionsValidateAgainstThePlugins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// anwohnerparken.yaml line 84 is "    activity: amtsweg.case-number":
-	// the value starts in column 15.
-	if lines := strings.Split(string(src), "\n"); lines[83] != "    activity: amtsweg.case-number" {
-		t.Fatalf("line 84 of anwohnerparken.yaml is %q; adjust the test", lines[83])
-	}
+	// The value of "    activity: amtsweg.case-number" starts in column 15.
+	line := lineOf(t, string(src), "    activity: amtsweg.case-number")
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte(strings.Replace(string(src), "activity: amtsweg.case-number", "activity: nosuchplugin.nothing", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := runDefinitions(t, "validate", bad)
-	if err == nil || !strings.Contains(out, "\n"+bad+":84:15: ") || !strings.Contains(out, `activity "nosuchplugin.nothing" does not exist`) {
-		t.Fatalf("want %s:84:15: ... activity \"nosuchplugin.nothing\" does not exist; got %v\n%s", bad, err, out)
+	at := fmt.Sprintf("%s:%d:15: ", bad, line)
+	if err == nil || !strings.Contains(out, "\n"+at) || !strings.Contains(out, `activity "nosuchplugin.nothing" does not exist`) {
+		t.Fatalf("want %s... activity \"nosuchplugin.nothing\" does not exist; got %v\n%s", at, err, out)
 	}
+}
+
+// lineOf returns the 1-based number of the first line of src that equals
+// line exactly.
+func lineOf(t *testing.T, src, line string) int {
+	t.Helper()
+	for i, l := range strings.Split(src, "\n") {
+		if l == line {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line %q in the file", line)
+	return 0
 }
 
 func TestDefinitionsDiagram(t *testing.T) {

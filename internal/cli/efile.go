@@ -60,9 +60,9 @@ is and is not xdomea-conformant.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL)")
+	RegisterSetting(cmd.Flags(), &url, "database-url")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "the authority the application belongs to")
-	cmd.Flags().StringVar(&efileDir, "efile-dir", Env("AMTSWEG_EFILE_DIR", ""), "the e-file plugin's directory (AMTSWEG_EFILE_DIR)")
+	RegisterSetting(cmd.Flags(), &efileDir, "efile-dir")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "the archive to write (must not exist)")
 	cmd.Flags().StringVar(&operator, "operator", Env("USER", ""), "who exports, recorded in the manifest")
 	return cmd

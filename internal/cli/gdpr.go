@@ -75,11 +75,11 @@ POST /api/v1/gdpr/export.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL)")
+	RegisterSetting(cmd.Flags(), &url, "database-url")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "the authority whose records are searched")
 	cmd.Flags().StringVar(&applicant, "applicant", "", `JSON object of applicant fields to match, e.g. '{"email": "…"}'`)
 	cmd.Flags().StringSliceVar(&refs, "reference", nil, "reference of an application of the applicant (repeatable)")
-	cmd.Flags().StringVar(&efileDir, "efile-dir", Env("AMTSWEG_EFILE_DIR", ""), "the e-file plugin's directory, for document metadata (AMTSWEG_EFILE_DIR)")
+	RegisterSetting(cmd.Flags(), &efileDir, "efile-dir")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file (mode 0600) instead of stdout")
 	cmd.Flags().StringVar(&operator, "operator", Env("USER", ""), "who asks for the export, recorded in it")
 	return cmd

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +18,7 @@ func newHoldCmd() *cobra.Command {
 	}
 	var url, tenant, reason, by string
 	flags := func(c *cobra.Command) {
-		c.Flags().StringVar(&url, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (DATABASE_URL)")
+		RegisterSetting(c.Flags(), &url, "database-url")
 		c.Flags().StringVar(&tenant, "tenant", "", "the authority the application belongs to")
 	}
 	place := &cobra.Command{

@@ -63,6 +63,8 @@ var Settings = []Setting{
 		Help: "PEM certificate chain: serve HTTPS with HSTS"},
 	{Flag: "tls-key", Env: "AMTSWEG_TLS_KEY", Default: "", Secret: true,
 		Help: "PEM private key of --tls-cert"},
+	{Flag: "efile-dir", Env: "AMTSWEG_EFILE_DIR", Default: "",
+		Help: "the e-file plugin's directory (default: <data-dir>/plugins/efile), read by the records exports"},
 	{Flag: "log-format", Env: "AMTSWEG_LOG_FORMAT", Default: "auto",
 		Help: "log format: auto (text on a terminal, else JSON), text or json"},
 }

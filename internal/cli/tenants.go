@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -65,6 +64,6 @@ Calendars: ` + strings.Join(calendar.IDs(), ", ") + `.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default from DATABASE_URL)")
+	RegisterSetting(cmd.Flags(), &url, "database-url")
 	return cmd
 }
