@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -175,7 +176,17 @@ func TestProductionShape(t *testing.T) {
 	}
 
 	rc := e2e.Submit(t, brokers, e2e.ReadSubmission(t, "../../examples/anwohnerparken.json"))
+	// Wait for the projection first: the status API counts lookups of a
+	// reference it does not know yet as failed attempts (docs/security.md).
 	deadline = time.Now().Add(60 * time.Second)
+	for {
+		if _, err := st.ApplicationStatus(ctx, rc.Reference); err == nil {
+			break
+		} else if !errors.Is(err, store.ErrNotFound) || time.Now().After(deadline) {
+			t.Fatalf("the application never reached the projections through the four processes: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	for {
 		req, _ := http.NewRequest(http.MethodGet, apiURL+"/api/v1/status/"+rc.Reference, nil)
 		req.Header.Set("X-Access-Code", rc.AccessCode)

@@ -69,6 +69,7 @@ func (v citizenView) timeline() string {
 // request that comes with it.
 func awaitView(t *testing.T, d *devstack.Dev, ref, code string, ok func(citizenView) bool) citizenView {
 	t.Helper()
+	e2e.AwaitProjected(t, d.APIURL, ref)
 	deadline := time.Now().Add(60 * time.Second)
 	var v citizenView
 	for time.Now().Before(deadline) {

@@ -284,6 +284,7 @@ func (s pinStatus) outcome() string {
 // awaitPin polls the citizen's status until ok accepts it.
 func awaitPin(t *testing.T, d *devstack.Dev, rc intake.Receipt, what string, ok func(pinStatus) bool) pinStatus {
 	t.Helper()
+	e2e.AwaitProjected(t, d.APIURL, rc.Reference)
 	deadline := time.Now().Add(60 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {

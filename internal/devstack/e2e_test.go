@@ -59,6 +59,7 @@ func getStatus(t *testing.T, base, ref, code, lang string) (int, []byte) {
 // waitStatus polls the citizen's status until ok accepts it.
 func waitStatus(t *testing.T, base, ref, code string, ok func(statusDoc) bool) statusDoc {
 	t.Helper()
+	e2e.AwaitProjected(t, base, ref)
 	deadline := time.Now().Add(60 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {

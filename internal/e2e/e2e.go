@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,7 +100,51 @@ func StartStack(ctx context.Context, dir string) (*devstack.Dev, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start dev stack: %w", err)
 	}
+	stacksMu.Lock()
+	stacks[d.APIURL] = d
+	stacksMu.Unlock()
 	return d, nil
+}
+
+var (
+	stacksMu sync.Mutex
+	stacks   = map[string]*devstack.Dev{} // API URL → stack, for AwaitProjected
+)
+
+// AwaitProjected waits until the application ref is in the projections of
+// the stack this package started at apiURL (for a stack it did not start,
+// it returns at once). Tests that poll the citizen's status call it first:
+// the status API counts a lookup of a reference it does not know as a failed
+// attempt (docs/security.md), and polling through the projector's lag would
+// spend the citizen's budget.
+func AwaitProjected(t testing.TB, apiURL, ref string) {
+	t.Helper()
+	stacksMu.Lock()
+	d := stacks[apiURL]
+	stacksMu.Unlock()
+	if d == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := d.Stack.Store(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := st.ApplicationStatus(ctx, ref)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("await the projection of %s: %v", ref, err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("application %s never reached the projections", ref)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Start is StartStack for one test, within three minutes. The test stops
