@@ -49,7 +49,7 @@ func RetentionWorkflow(ctx workflow.Context, in RetentionInput) (RetentionResult
 	res := RetentionResult{Erased: []string{}}
 	for _, x := range due {
 		err := workflow.ExecuteActivity(ctx, activities.EraseApplicationName,
-			activities.EraseRequest{Reference: x.Reference, Tenant: x.Tenant, Class: x.Class}).Get(ctx, nil)
+			activities.EraseRequest(x)).Get(ctx, nil)
 		if err != nil {
 			if res.Failed == nil {
 				res.Failed = map[string]string{}

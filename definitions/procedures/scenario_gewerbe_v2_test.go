@@ -55,15 +55,11 @@ func TestGewerbeV2IsAnAnzeige(t *testing.T) {
 		t.Fatal(err)
 	}
 	var outcomes []string
-	var walk func(steps []definitions.Step)
-	walk = func(steps []definitions.Step) {
-		for _, s := range steps {
-			if s.Type == definitions.StepEnd && !strings.Contains(s.ID, "informiert") {
-				outcomes = append(outcomes, s.Outcome)
-			}
+	for _, s := range p.Steps {
+		if s.Type == definitions.StepEnd && !strings.Contains(s.ID, "informiert") {
+			outcomes = append(outcomes, s.Outcome)
 		}
 	}
-	walk(p.Steps)
 	equal(t, "outcomes", outcomes, []string{"registered", "continuation-prohibited"})
 	if p.Steps[0].Next != "empfangsbescheinigung" {
 		t.Errorf("the receipt is not the first thing done: %s follows %s", p.Steps[0].Next, p.Steps[0].ID)

@@ -182,13 +182,6 @@ func newHost(t *testing.T, st *store.Store, dataDir string) *host.Host {
 	return h
 }
 
-// deploy validates the bundled bauantrag.yaml against the host's activity
-// catalog and stores it, exactly as `amtsweg definitions deploy` does.
-func deploy(t *testing.T, ctx context.Context, st *store.Store, h *host.Host) definitions.Ref {
-	t.Helper()
-	return deployFile(t, ctx, st, h, "bauantrag.yaml", nil)
-}
-
 // deployFile deploys the bundled definition file name; edit, when set,
 // changes its text first (e.g. to switch a definition option on).
 func deployFile(t *testing.T, ctx context.Context, st *store.Store, h *host.Host, name string, edit func(string) string) definitions.Ref {
