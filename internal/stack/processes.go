@@ -245,7 +245,7 @@ func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissue
 		Deployer:   &registry.Deployer{Store: st},
 
 		PublicMetrics: s.Config.MetricsOnAPI,
-		EFileDir:   efileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]),
+		EFileDir:      efileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]),
 	})
 	if dev != nil {
 		dev.Mount(srv.Mux())
