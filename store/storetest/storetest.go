@@ -88,25 +88,17 @@ func Exec(tb testing.TB, url, sql string, args ...any) int64 {
 // QueryInts runs a query of one integer column on the database at url.
 func QueryInts(tb testing.TB, url, sql string, args ...any) []int64 {
 	tb.Helper()
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, sql, args...)
-	if err != nil {
-		tb.Fatalf("%s: %v", sql, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		tb.Fatalf("%s: %v", sql, err)
-	}
-	return out
+	return queryColumn[int64](tb, url, sql, args...)
 }
 
 // QueryStrings runs a query of one text column on the database at url.
 func QueryStrings(tb testing.TB, url, sql string, args ...any) []string {
+	tb.Helper()
+	return queryColumn[string](tb, url, sql, args...)
+}
+
+// queryColumn runs a query of one column of type T on the database at url.
+func queryColumn[T any](tb testing.TB, url, sql string, args ...any) []T {
 	tb.Helper()
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, url)
@@ -118,7 +110,7 @@ func QueryStrings(tb testing.TB, url, sql string, args ...any) []string {
 	if err != nil {
 		tb.Fatalf("%s: %v", sql, err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	out, err := pgx.CollectRows(rows, pgx.RowTo[T])
 	if err != nil {
 		tb.Fatalf("%s: %v", sql, err)
 	}
