@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/ops"
 	"github.com/amtsweg/amtsweg/internal/stack"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
 )
@@ -59,7 +60,7 @@ func SignalContext() (context.Context, context.CancelFunc) {
 
 func newWorkerCmd() *cobra.Command {
 	var sf serviceFlags
-	var pluginsDir, dataDir string
+	var pluginsDir, dataDir, metricsListen string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the Temporal worker that executes procedures and their plugin activities",
@@ -72,6 +73,7 @@ func newWorkerCmd() *cobra.Command {
 				return err
 			}
 			cfg.PluginsDir, cfg.DataDir = pluginsDir, dataDir
+			cfg.MetricsListen = opsListen("worker", metricsListen)
 			s := stack.New(cfg)
 			defer s.Close()
 			ph, err := s.PluginHost(ctx, bundled.Names(), "")
@@ -79,17 +81,32 @@ func newWorkerCmd() *cobra.Command {
 				return err
 			}
 			defer ph.Close()
-			return s.RunWorker(ctx, ph)
+			return s.RunWithOps(ctx, "worker", []stack.Dependency{stack.NeedsPostgres, stack.NeedsTemporal, stack.NeedsKafka},
+				func(ctx context.Context) error { return s.RunWorker(ctx, ph) })
 		},
 	}
 	sf.register(cmd.Flags())
 	RegisterSetting(cmd.Flags(), &pluginsDir, "plugins")
 	RegisterSetting(cmd.Flags(), &dataDir, "data-dir")
+	RegisterSetting(cmd.Flags(), &metricsListen, "metrics-listen")
 	return cmd
+}
+
+// opsListen is the operations listener of a process kind: the setting's
+// value, the kind's own default port when it is empty, none for "off".
+func opsListen(process, setting string) string {
+	switch setting {
+	case "":
+		return ops.DefaultListen[process]
+	case "off", "none":
+		return ""
+	}
+	return setting
 }
 
 func newIntakeCmd() *cobra.Command {
 	var sf serviceFlags
+	var metricsListen string
 	cmd := &cobra.Command{
 		Use:   "intake",
 		Short: "Consume applications and applicant events from Kafka and start or signal procedures",
@@ -101,12 +118,14 @@ func newIntakeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cfg.MetricsListen = opsListen("intake", metricsListen)
 			s := stack.New(cfg)
 			defer s.Close()
-			return s.RunIntake(ctx)
+			return s.RunWithOps(ctx, "intake", []stack.Dependency{stack.NeedsPostgres, stack.NeedsTemporal, stack.NeedsKafka}, s.RunIntake)
 		},
 	}
 	sf.register(cmd.Flags())
+	RegisterSetting(cmd.Flags(), &metricsListen, "metrics-listen")
 	return cmd
 }
 
@@ -114,6 +133,7 @@ func newProjectorCmd() *cobra.Command {
 	var sf serviceFlags
 	var rebuild bool
 	var anchorEvery time.Duration
+	var metricsListen string
 	cmd := &cobra.Command{
 		Use:   "projector",
 		Short: "Project domain events from Kafka into PostgreSQL",
@@ -131,17 +151,21 @@ func newProjectorCmd() *cobra.Command {
 			if anchorEvery <= 0 {
 				cfg.AuditAnchorEvery = -1 // never
 			}
+			cfg.MetricsListen = opsListen("projector", metricsListen)
 			s := stack.New(cfg)
 			defer s.Close()
-			if rebuild {
-				if err := s.RebuildProjections(ctx); err != nil {
-					return err
+			return s.RunWithOps(ctx, "projector", []stack.Dependency{stack.NeedsPostgres, stack.NeedsKafka}, func(ctx context.Context) error {
+				if rebuild {
+					if err := s.RebuildProjections(ctx); err != nil {
+						return err
+					}
 				}
-			}
-			return s.RunProjector(ctx)
+				return s.RunProjector(ctx)
+			})
 		},
 	}
 	sf.register(cmd.Flags())
+	RegisterSetting(cmd.Flags(), &metricsListen, "metrics-listen")
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "drop the read models and rebuild them from the event topic first")
 	cmd.Flags().DurationVar(&anchorEvery, "audit-anchor-every", stack.DefaultAuditAnchorEvery, "how often to anchor the audit chains (0 or less: never)")
 	return cmd
@@ -169,7 +193,7 @@ func newAPICmd() *cobra.Command {
 			}
 			cfg.Listen, cfg.OIDCIssuer, cfg.OIDCAudience = listen, issuer, audience
 			cfg.DataDir = dataDir
-			cfg.MetricsListen, cfg.TLSCert, cfg.TLSKey = metricsListen, tlsCert, tlsKey
+			cfg.MetricsListen, cfg.TLSCert, cfg.TLSKey = opsListen("api", metricsListen), tlsCert, tlsKey
 			s := stack.New(cfg)
 			defer s.Close()
 			// The pages read e-file documents through the efile plugin.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,9 +116,12 @@ func TestProductionShape(t *testing.T) {
 	}
 	var procs []*exec.Cmd
 	outputs := map[string]*lockedBuffer{}
+	opsURL := map[string]string{} // each process's operations endpoints
 	for _, name := range []string{"worker", "intake", "projector", "api"} {
 		cmd := exec.Command(bin, name)
-		cmd.Env = append(os.Environ(), env...)
+		addr := freeAddr(t)
+		opsURL[name] = "http://" + addr
+		cmd.Env = append(append(os.Environ(), env...), "AMTSWEG_METRICS_LISTEN="+addr)
 		out := &lockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
@@ -203,7 +208,76 @@ func TestProductionShape(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+
+	// Every process answers its operations endpoints: alive, ready with
+	// the checks of what it needs, and metrics an operator scales and
+	// alerts on (deploy/grafana, deploy/kubernetes).
+	wantChecks := map[string][]string{
+		"worker":    {"kafka", "postgres", "temporal"},
+		"intake":    {"kafka", "postgres", "temporal"},
+		"projector": {"kafka", "postgres"},
+		"api":       {"postgres", "temporal"},
+	}
+	wantMetrics := map[string][]string{
+		"worker":    {"temporal_workflow_task_execution_latency", "temporal_workflow_task_schedule_to_start_latency", "amtsweg_plugin_calls_total"},
+		"intake":    {"amtsweg_kafka_consumer_lag"},
+		"projector": {"amtsweg_kafka_consumer_lag", "amtsweg_projection_lag_seconds"},
+		"api":       {"amtsweg_http_requests_total"},
+	}
+	for name, base := range opsURL {
+		if code, body := get(t, base+"/livez"); code != http.StatusOK {
+			t.Errorf("%s /livez: %d %s", name, code, body)
+		}
+		code, body := get(t, base+"/readyz")
+		var ready struct {
+			Process string
+			Status  string
+			Checks  map[string]string
+		}
+		if err := json.Unmarshal([]byte(body), &ready); err != nil || code != http.StatusOK || ready.Status != "ready" || ready.Process != name {
+			t.Errorf("%s /readyz: %d %s (%v)", name, code, body, err)
+		}
+		var checks []string
+		for c, v := range ready.Checks {
+			if v == "ok" {
+				checks = append(checks, c)
+			}
+		}
+		sort.Strings(checks)
+		if fmt.Sprint(checks) != fmt.Sprint(wantChecks[name]) {
+			t.Errorf("%s /readyz checks %v passed, want %v", name, checks, wantChecks[name])
+		}
+		_, metrics := get(t, base+"/metrics")
+		for _, m := range wantMetrics[name] {
+			if !strings.Contains(metrics, "\n"+m) {
+				t.Errorf("%s /metrics has no %s", name, m)
+			}
+		}
+	}
 	failed = t.Failed()
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Errorf("GET %s: %v", url, err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func run(t *testing.T, bin string, env []string, args ...string) {

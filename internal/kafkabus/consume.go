@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -26,7 +27,27 @@ var (
 		Name: "amtsweg_kafka_handler_retries_total",
 		Help: "Transient handler failures that made a consumer retry a message, by topic and consumer group.",
 	}, []string{"topic", "group"})
+	consumerLag = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "amtsweg_kafka_consumer_lag",
+		Help: "Messages of a partition not yet handled by the consumer group, as of the last batch fetched (high watermark - offset - 1); the figure to scale consumers on.",
+	}, []string{"topic", "group", "partition"})
 )
+
+// recordLag sets the consumer lag of every partition in batch from its
+// last message.
+func recordLag(cfg *ReaderConfig, batch []kafka.Message) {
+	last := make(map[int]kafka.Message, 1)
+	for _, m := range batch {
+		last[m.Partition] = m
+	}
+	for p, m := range last {
+		lag := m.HighWaterMark - m.Offset - 1
+		if lag < 0 {
+			lag = 0
+		}
+		consumerLag.WithLabelValues(cfg.Topic, cfg.GroupID, strconv.Itoa(p)).Set(float64(lag))
+	}
+}
 
 // ReaderConfig configures a consumer.
 type ReaderConfig struct {
@@ -159,6 +180,7 @@ func ConsumeBatches(ctx context.Context, cfg ReaderConfig, opts BatchOptions, ha
 			}
 			return fmt.Errorf("consume %s: %w", cfg.Topic, err)
 		}
+		recordLag(&cfg, batch)
 		rejected, err := handleWithRetry(ctx, &cfg, batch, handle)
 		if err != nil { // only ctx ending stops the retries
 			return nil

@@ -143,3 +143,27 @@ func errorLogger(l *slog.Logger) kafka.Logger {
 		}
 	})
 }
+
+// Ping reports whether one of brokers answers a metadata request, for
+// readiness checks: nil as soon as one does.
+func Ping(ctx context.Context, brokers []string) error {
+	if len(brokers) == 0 {
+		return fmt.Errorf("no Kafka brokers configured (set --kafka-brokers)")
+	}
+	var errs []error
+	for _, b := range brokers {
+		conn, err := (&kafka.Dialer{}).DialContext(ctx, "tcp", b)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+		_, err = conn.Brokers()
+		_ = conn.Close()
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", b, err))
+	}
+	return fmt.Errorf("no Kafka broker answers: %w", errors.Join(errs...))
+}

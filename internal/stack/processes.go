@@ -319,11 +319,9 @@ func (s *Stack) Serve(ctx context.Context, ln net.Listener, h http.Handler) erro
 		mln, err := net.Listen("tcp", s.Config.MetricsListen)
 		if err != nil {
 			_ = srv.Close()
-			return fmt.Errorf("listen on %s for metrics: %w (choose another with --metrics-listen)", s.Config.MetricsListen, err)
+			return fmt.Errorf("listen on %s for the operations endpoints: %w (choose another with --metrics-listen, or off for none)", s.Config.MetricsListen, err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", api.MetricsHandler())
-		metrics = NewHTTPServer(mux, s.Config.HTTP)
+		metrics = NewHTTPServer(s.OpsHandler("api", NeedsPostgres, NeedsTemporal), s.Config.HTTP)
 		go func() { merrc <- metrics.Serve(mln) }()
 	}
 	select {

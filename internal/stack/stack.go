@@ -15,12 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/ops"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/workflows/procclient"
 )
@@ -97,8 +99,10 @@ type Stack struct {
 	mu       sync.Mutex
 	store    *store.Store
 	temporal client.Client
-	writer   *kafka.Writer
-	closers  []func()
+	// temporalMetrics holds the Temporal SDK's metrics of the client.
+	temporalMetrics *prometheus.Registry
+	writer          *kafka.Writer
+	closers         []func()
 }
 
 // New returns a Stack; connections are opened on first use.
@@ -163,11 +167,16 @@ func (s *Stack) Temporal(ctx context.Context) (client.Client, error) {
 	if !gzip {
 		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	}
+	mh, reg, err := ops.TemporalMetrics()
+	if err != nil {
+		return nil, err
+	}
+	opts.MetricsHandler = mh
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", s.Config.TemporalAddress, s.Config.TemporalNamespace, err)
 	}
-	s.temporal = c
+	s.temporal, s.temporalMetrics = c, reg
 	s.closers = append(s.closers, c.Close)
 	return c, nil
 }

@@ -503,8 +503,10 @@ func (h *Host) Execute(ctx context.Context, call plugins.Call) (json.RawMessage,
 		return nil, err
 	}
 	stop := h.heartbeat(ctx, call.Activity)
+	began := time.Now()
 	out, err := rpc.Execute(ctx, call)
 	stop()
+	observeCall(call.Activity, began, err)
 	if err != nil {
 		var pe *plugins.Error
 		if errors.As(err, &pe) {
