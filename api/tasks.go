@@ -192,6 +192,7 @@ func (s *Server) routeTasks() {
 		return pc.Complete(ctx, ref, contract.CompleteRequest{TaskID: id, Actor: a, Data: b.Data})
 	})))
 	s.routeOperator(authn)
+	s.routeMigrations(authn)
 }
 
 // principal returns the caller; Middleware guarantees one on these routes.

@@ -291,3 +291,44 @@ func (v *validator) exprPos(p string, line, col int) (int, int) {
 	}
 	return np.line, np.col
 }
+
+// ExprEnv is the environment of expressions at the top level of p: the
+// predefined variables and every step output outside for-each bodies,
+// typed as Validate types them. It is meant for a valid p (a migration
+// plan checks its data transformations against both versions with it);
+// outputs whose form, event or activity is unknown are dyn.
+func ExprEnv(p *Procedure, opts ValidateOptions) *expr.Env {
+	v := &validator{p: p, opts: opts, s: &source{pos: map[string]nodePos{}}}
+	v.indexFormsAndEvents()
+	env, err := expr.NewProcedureEnv(p.ApplicationSchema)
+	if err != nil {
+		env = expr.NewEnv()
+		env.Declare(expr.VarApplication, expr.DynType)
+		env.Declare(expr.VarApplicant, expr.MapOf(expr.DynType))
+		env.Declare(expr.VarReference, expr.StringType)
+		env.Declare(expr.VarTenant, expr.StringType)
+		env.Declare(expr.VarToday, expr.StringType)
+		env.Declare(expr.VarReceivedOn, expr.StringType)
+	}
+	if p.Options != nil {
+		env.Declare(expr.VarOptions, expr.MapOf(expr.DynType))
+	}
+	v.declareOutputs(env, "", p.Steps, map[string]outputDecl{})
+	return env
+}
+
+// indexFormsAndEvents indexes forms and events by id (the first of a
+// duplicated id), as run does for a definition it validates.
+func (v *validator) indexFormsAndEvents() {
+	v.forms, v.events = map[string]int{}, map[string]int{}
+	for i, f := range v.p.Forms {
+		if _, dup := v.forms[f.ID]; !dup {
+			v.forms[f.ID] = i
+		}
+	}
+	for i, e := range v.p.Events {
+		if _, dup := v.events[e.ID]; !dup {
+			v.events[e.ID] = i
+		}
+	}
+}

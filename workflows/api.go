@@ -9,4 +9,7 @@ type Input struct {
 	contract.Input
 	// Resume carries the state across continue-as-new; nil on a fresh start.
 	Resume *State `json:"resume,omitempty"`
+	// Migrated carries what a run that moved to another definition version
+	// hands over (migrate.go); nil otherwise.
+	Migrated *carry `json:"migrated,omitempty"`
 }

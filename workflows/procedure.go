@@ -65,7 +65,17 @@ type run struct {
 	// across continue-as-new): a run continues as new only after it made
 	// progress, so a limit below a fresh run's history cannot loop.
 	stepsRun int
-	logger   interface {
+	// migration is the migration requested and not yet made; handover
+	// the one prepared at a safe point (migrate.go).
+	migration *contract.MigrateRequest
+	handover  *handover
+	// waitingAt is the top-level step whose task or wait the run awaits
+	// (a safe point to migrate), "" otherwise.
+	waitingAt string
+	// carryTaken is set once the step a migrated run resumes at took
+	// over what the previous run handed over.
+	carryTaken bool
+	logger     interface {
 		Info(string, ...any)
 		Warn(string, ...any)
 	}
@@ -85,6 +95,9 @@ type State struct {
 	Incidents  map[string]incidentInfo   `json:"incidents,omitempty"`
 	// Notices are the delivery records of the acts issued, by notice id.
 	Notices map[string]*noticeState `json:"notices,omitempty"`
+	// Migrations records the migration plans the instance was asked to
+	// make, by plan id, so a re-run of a plan recognises it.
+	Migrations map[string]*migrationRecord `json:"migrations,omitempty"`
 }
 
 // initMaps makes the maps a run writes to. State crosses continue-as-new as
@@ -107,6 +120,9 @@ func (s *State) initMaps() {
 	}
 	if s.Notices == nil {
 		s.Notices = map[string]*noticeState{}
+	}
+	if s.Migrations == nil {
+		s.Migrations = map[string]*migrationRecord{}
 	}
 }
 
@@ -153,6 +169,7 @@ func (r *run) load(ctx workflow.Context) error {
 			Visits:     map[string]int{},
 			Incidents:  map[string]incidentInfo{},
 			Notices:    map[string]*noticeState{},
+			Migrations: map[string]*migrationRecord{},
 		}
 		r.Vars["application"] = decodeJSON(in.Payload)
 		r.Vars["applicant"] = decodeJSON(in.Applicant)
@@ -189,20 +206,19 @@ func (r *run) execute(ctx workflow.Context) (contract.Result, error) {
 	if r.in.Resume == nil {
 		r.emitReceived(ctx)
 	}
+	if err := r.applyCarriedClocks(ctx); err != nil {
+		return contract.Result{}, err
+	}
 	outcome, err := r.runFlow(ctx, r.steps, r.Next, "", r.Vars, true)
+	if errors.Is(err, errMigrate) {
+		return r.continueMigrated(ctx)
+	}
 	if errors.Is(err, errContinueAsNew) {
-		r.drainSignals(ctx)
-		if err := r.drain(ctx, false); err != nil {
+		if err := r.handOver(ctx); err != nil {
 			return contract.Result{}, err
 		}
-		// Let Update handlers still waiting for their events to be
-		// published answer in this run, and take the signals that arrived
-		// while draining, so that nothing is lost across the new run.
-		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-			return contract.Result{}, err
-		}
-		r.drainSignals(ctx)
 		next := r.in
+		next.Migrated = nil
 		st := r.State
 		next.Resume = &st
 		return contract.Result{}, workflow.NewContinueAsNewError(ctx, contract.WorkflowName, next)
@@ -225,6 +241,28 @@ func (r *run) execute(ctx workflow.Context) (contract.Result, error) {
 
 var errContinueAsNew = errors.New("continue as new")
 
+// errMigrate unwinds the run to continue as new on another definition
+// version (migrate.go).
+var errMigrate = errors.New("migrate to another definition version")
+
+// handOver publishes what is left and lets the Update handlers finish
+// before the run continues as new, taking the signals that arrived
+// meanwhile into State so that nothing is lost across the new run.
+func (r *run) handOver(ctx workflow.Context) error {
+	r.drainSignals(ctx)
+	if err := r.drain(ctx, false); err != nil {
+		return err
+	}
+	// Let Update handlers still waiting for their events to be
+	// published answer in this run, and take the signals that arrived
+	// while draining.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	r.drainSignals(ctx)
+	return nil
+}
+
 // runFlow walks a flow (the top level, a parallel branch or a for-each body)
 // from start until an end step, and returns that step's outcome. prefix
 // qualifies step paths inside branches ("participation/fire/").
@@ -233,6 +271,9 @@ func (r *run) runFlow(ctx workflow.Context, steps map[string]*definitions.Step, 
 	for {
 		if top {
 			r.Next = id
+			if r.atBoundary(ctx, id) {
+				return "", errMigrate
+			}
 			if r.mayContinueAsNew(ctx) {
 				return "", errContinueAsNew
 			}
@@ -242,12 +283,19 @@ func (r *run) runFlow(ctx workflow.Context, steps map[string]*definitions.Step, 
 			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %q does not exist in %s %s", prefix+id, r.def.Key, r.def.Version), "BadDefinition", nil)
 		}
 		path := prefix + id
-		r.Visits[path]++
 		if top {
 			r.stepsRun++
 		}
-		if err := r.enter(ctx, step, path, vars); err != nil {
-			return "", err
+		if c := r.in.Migrated; top && c != nil && c.Entered && !r.carryTaken && c.Step == id {
+			// A migrated run resumes the step the previous run waited in:
+			// it was entered there (visit, timeline, clocks); only a
+			// milestone the target version gives the step is new.
+			r.enterMilestone(ctx, step, path)
+		} else {
+			r.Visits[path]++
+			if err := r.enter(ctx, step, path, vars); err != nil {
+				return "", err
+			}
 		}
 		if step.Type == definitions.StepEnd {
 			return step.Outcome, nil
@@ -278,6 +326,20 @@ func (r *run) mayContinueAsNew(ctx workflow.Context) bool {
 
 // enter applies what every step does on entry: milestone, timeline, clocks.
 func (r *run) enter(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) error {
+	r.enterMilestone(ctx, step, path)
+	if step.Timeline.De != "" {
+		r.emit(ctx, events.KindTimeline, path, func(e *events.ProcedureEvent) {
+			e.Timeline = &events.TimelineEntry{Text: text(step.Timeline)}
+		})
+	}
+	if err := r.clocksOnEnter(ctx, step.ID, vars); err != nil {
+		return err
+	}
+	return r.extendClockOnEnter(ctx, step)
+}
+
+// enterMilestone announces the step's milestone when it changes.
+func (r *run) enterMilestone(ctx workflow.Context, step *definitions.Step, path string) {
 	if step.Milestone != "" && step.Milestone != r.Milestone {
 		for _, m := range r.def.Milestones {
 			if m.ID == step.Milestone {
@@ -288,15 +350,6 @@ func (r *run) enter(ctx workflow.Context, step *definitions.Step, path string, v
 			}
 		}
 	}
-	if step.Timeline.De != "" {
-		r.emit(ctx, events.KindTimeline, path, func(e *events.ProcedureEvent) {
-			e.Timeline = &events.TimelineEntry{Text: text(step.Timeline)}
-		})
-	}
-	if err := r.clocksOnEnter(ctx, step.ID, vars); err != nil {
-		return err
-	}
-	return r.extendClockOnEnter(ctx, step)
 }
 
 func (r *run) runStep(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {

@@ -126,14 +126,22 @@ type result struct {
 
 func newHarness(t *testing.T, p *definitions.Procedure) *harness {
 	t.Helper()
+	return newHarnessDefs(t, memDefs{"h1": p})
+}
+
+// newHarnessDefs is newHarness with several definitions, by hash.
+func newHarnessDefs(t *testing.T, defs memDefs) *harness {
+	t.Helper()
 	// The procedure must pass the same checks as a deployed one, so that
 	// what the interpreter binds is what the expression checker assumes.
 	catalog := definitions.Activities{"amtsweg.case-number": {
 		Input:  json.RawMessage(`{"type":"object","properties":{"prefix":{"type":"string"}},"additionalProperties":false}`),
 		Output: json.RawMessage(`{"type":"object","properties":{"caseNumber":{"type":"string"}}}`),
 	}}
-	if errs := definitions.Validate(p, definitions.ValidateOptions{Activities: catalog}); len(errs) > 0 {
-		t.Fatalf("test procedure is invalid: %v", errs)
+	for _, p := range defs {
+		if errs := definitions.Validate(p, definitions.ValidateOptions{Activities: catalog}); len(errs) > 0 {
+			t.Fatalf("test procedure %s %s is invalid: %v", p.Key, p.Version, errs)
+		}
 	}
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
@@ -145,7 +153,7 @@ func newHarness(t *testing.T, p *definitions.Procedure) *harness {
 	// 2026-11-02 is a Monday.
 	env.SetStartTime(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	rec := &recorder{}
-	procworker.Register(env, &activities.Activities{Definitions: memDefs{"h1": p}, Events: rec})
+	procworker.Register(env, &activities.Activities{Definitions: defs, Events: rec})
 	env.RegisterActivityWithOptions(func(_ context.Context, c plugins.Call) (json.RawMessage, error) {
 		return json.RawMessage(`{"caseNumber":"63-2026-0001"}`), nil
 	}, activity.RegisterOptions{Name: "amtsweg.case-number"})

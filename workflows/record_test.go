@@ -268,10 +268,6 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 		t.Fatalf("submit: %v", err)
 	}
 	ref := rc.Reference
-	pc, err := d.Stack.Procedures(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	c, err := d.Stack.Temporal(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +284,34 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	for i, a := range sc.actions {
+	playActions(ctx, t, d, ref, sub.Tenant, sc.actions)
+	if sc.outcome == "" {
+		awaitOpenTask(ctx, t, d, ref, sc.waitAt)
+		return ref
+	}
+	var res contract.Result
+	err = c.GetWorkflow(ctx, contract.WorkflowID(ref), "").Get(ctx, &res)
+	if sc.outcome == "cancelled" {
+		var ce *temporal.CanceledError
+		if !errors.As(err, &ce) {
+			t.Fatalf("cancelled procedure ended with %+v, %v", res, err)
+		}
+		return ref
+	}
+	if err != nil || res.Outcome != sc.outcome {
+		t.Fatalf("ended with %+v, %v; want %s", res, err, sc.outcome)
+	}
+	return ref
+}
+
+// playActions performs actions on the running application ref of tenant.
+func playActions(ctx context.Context, t *testing.T, d *devstack.Dev, ref, tenant string, actions []recordAction) {
+	t.Helper()
+	pc, err := d.Stack.Procedures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range actions {
 		switch {
 		case a.cancel:
 			awaitOpenTask(ctx, t, d, ref, "")
@@ -314,7 +337,7 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 				t.Fatal(err)
 			}
 		default:
-			a.actor.Tenant = sub.Tenant
+			a.actor.Tenant = tenant
 			tk := awaitOpenTask(ctx, t, d, ref, a.step)
 			if !a.direct {
 				if _, err := pc.Claim(ctx, ref, contract.TaskRequest{TaskID: tk.ID, Actor: a.actor}); err != nil {
@@ -326,23 +349,6 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 			}
 		}
 	}
-	if sc.outcome == "" {
-		awaitOpenTask(ctx, t, d, ref, sc.waitAt)
-		return ref
-	}
-	var res contract.Result
-	err = c.GetWorkflow(ctx, contract.WorkflowID(ref), "").Get(ctx, &res)
-	if sc.outcome == "cancelled" {
-		var ce *temporal.CanceledError
-		if !errors.As(err, &ce) {
-			t.Fatalf("cancelled procedure ended with %+v, %v", res, err)
-		}
-		return ref
-	}
-	if err != nil || res.Outcome != sc.outcome {
-		t.Fatalf("ended with %+v, %v; want %s", res, err, sc.outcome)
-	}
-	return ref
 }
 
 // deployFile deploys a definition file through the API as a designer.

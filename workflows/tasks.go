@@ -70,23 +70,43 @@ func (r *run) emitTask(ctx workflow.Context, kind events.Kind, t *task, actor st
 // A refused approval sends the task back for rework.
 func (r *run) runTask(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
 	form := r.formSchema(step.Form)
+	carried := r.takeCarry(path)
 	for {
 		var dl *activitiesDeadline
-		if step.Due != "" {
-			d, err := r.deadline(ctx, today(ctx), step.Due, 0)
-			if err != nil {
+		var t, approval *task
+		if carried != nil {
+			// A migrated run takes over the open task (same id, due
+			// date kept unless the plan restarts it, never earlier).
+			var err error
+			if t, approval, dl, err = r.resumeTasks(ctx, step, path, carried, form); err != nil {
 				return "", err
 			}
-			dl = &d
+			carried = nil
+		} else {
+			if step.Due != "" {
+				d, err := r.deadline(ctx, today(ctx), step.Due, 0)
+				if err != nil {
+					return "", err
+				}
+				dl = &d
+			}
+			title := step.Title
+			t = r.newTask(ctx, path, step.Role, title, step.Form, form, dl.end())
+			r.emitTask(ctx, events.KindTaskCreated, t, "", false)
 		}
-		title := step.Title
-		t := r.newTask(ctx, path, step.Role, title, step.Form, form, dl.end())
-		r.emitTask(ctx, events.KindTaskCreated, t, "", false)
-		if err := r.awaitTask(ctx, t, dl, step.Overdue); err != nil {
-			return "", err
+		if approval == nil {
+			if err := r.awaitTask(ctx, t, dl, step.Overdue); err != nil {
+				return "", err
+			}
 		}
 		if step.FourEyes != nil {
-			approved, err := r.approve(ctx, step, path, t)
+			var approved bool
+			var err error
+			if approval != nil {
+				approved, err = r.awaitApproval(ctx, approval)
+			} else {
+				approved, err = r.approve(ctx, step, path, t)
+			}
 			if err != nil {
 				return "", err
 			}
@@ -99,6 +119,9 @@ func (r *run) runTask(ctx workflow.Context, step *definitions.Step, path string,
 			}
 		}
 		if step.Output != "" {
+			if t == nil { // the approval was carried over; the task under it too
+				t = r.tasks[approval.ApprovalOf]
+			}
 			vars[step.Output] = decodeJSON(t.data)
 		}
 		return step.Next, nil
@@ -116,6 +139,11 @@ func (r *run) approve(ctx workflow.Context, step *definitions.Step, path string,
 	a.ApprovalOf = done.ID
 	a.CompletedBy = done.Assignee
 	r.emitTask(ctx, events.KindTaskCreated, a, "", false)
+	return r.awaitApproval(ctx, a)
+}
+
+// awaitApproval waits for the approval task a and reports its answer.
+func (r *run) awaitApproval(ctx workflow.Context, a *task) (bool, error) {
 	if err := r.awaitTask(ctx, a, nil, nil); err != nil {
 		return false, err
 	}
@@ -129,30 +157,54 @@ func (r *run) approve(ctx workflow.Context, step *definitions.Step, path string,
 // awaitTask blocks until t is completed. When its due date passes, it is
 // marked overdue and escalated as the definition says, without polling: a
 // durable timer fires at the end of the due day.
+//
+// A top-level task is a safe point to migrate: a migration requested while
+// it waits wakes it, and the task is handed over to the run on the target
+// version (errMigrate). Without a migration the commands are those of
+// before (a timer while the due date runs, then waiting without one).
 func (r *run) awaitTask(ctx workflow.Context, t *task, dl *activitiesDeadline, overdue *definitions.Overdue) error {
-	done := func() bool { return t.Status == contract.TaskCompleted }
-	if dl != nil {
-		ok, err := workflow.AwaitWithTimeout(ctx, dl.until(ctx), done)
-		if err != nil {
+	completed := func() bool { return t.Status == contract.TaskCompleted }
+	done := func() bool { return completed() || r.migrationDue(t.Step) }
+	if isTop(t.Step) {
+		r.waitingAt = t.Step
+		defer func() { r.waitingAt = "" }()
+	}
+	running := dl != nil
+	for {
+		if running {
+			ok, err := workflow.AwaitWithTimeout(ctx, dl.until(ctx), done)
+			if err != nil {
+				return r.cancelTask(ctx, t, err)
+			}
+			if !ok {
+				running = false
+				t.Overdue = true
+				if overdue != nil && overdue.EscalateTo != "" {
+					t.Role = overdue.EscalateTo
+					t.Assignee = ""
+					t.Status = contract.TaskOpen
+					t.Escalated = true
+				}
+				r.emit(ctx, events.KindTaskOverdue, t.Step, func(e *events.ProcedureEvent) {
+					e.Task = &events.TaskInfo{ID: t.ID, Title: text(t.title), Role: t.Role, Assignee: t.Assignee, Due: t.Due, Escalated: t.Escalated}
+				})
+			}
+		} else if err := workflow.Await(ctx, done); err != nil {
 			return r.cancelTask(ctx, t, err)
 		}
-		if !ok {
-			t.Overdue = true
-			if overdue != nil && overdue.EscalateTo != "" {
-				t.Role = overdue.EscalateTo
-				t.Assignee = ""
-				t.Status = contract.TaskOpen
-				t.Escalated = true
+		if completed() {
+			return nil
+		}
+		if r.migrationDue(t.Step) {
+			c := &carry{Entered: true, Tasks: r.carryTasks(t)}
+			if running {
+				c.Deadline = &dl.DeadlineResult
 			}
-			r.emit(ctx, events.KindTaskOverdue, t.Step, func(e *events.ProcedureEvent) {
-				e.Task = &events.TaskInfo{ID: t.ID, Title: text(t.title), Role: t.Role, Assignee: t.Assignee, Due: t.Due, Escalated: t.Escalated}
-			})
+			if r.tryMigrate(ctx, t.Step, c) {
+				return errMigrate
+			}
 		}
 	}
-	if err := workflow.Await(ctx, done); err != nil {
-		return r.cancelTask(ctx, t, err)
-	}
-	return nil
 }
 
 // cancelTask ends a task that will not be completed (its branch ended).
@@ -196,6 +248,10 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: r.validateExtend}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateMigrateInstance, r.migrateInstance,
+		workflow.UpdateHandlerOptions{Validator: r.validateMigrate}); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateRetryIncident, r.retryIncident,
 		workflow.UpdateHandlerOptions{Validator: r.validateRetry}); err != nil {
 		return err
@@ -215,6 +271,13 @@ func (r *run) view() contract.StateView {
 	}
 	for k, c := range r.Clocks {
 		v.Clocks[k] = c.view()
+	}
+	v.Definition, v.At, v.Waiting = r.in.Definition, r.Next, r.waitingAt != ""
+	if len(r.Migrations) > 0 {
+		v.Migrations = map[string]contract.MigrationView{}
+		for id, m := range r.Migrations {
+			v.Migrations[id] = contract.MigrationView{Plan: id, Status: m.Status, Error: m.Error}
+		}
 	}
 	return v
 }

@@ -75,39 +75,67 @@ func (r *run) runWait(ctx workflow.Context, step *definitions.Step, path string,
 		return r.runWaitDated(ctx, step, path, vars)
 	}
 	ev := r.eventDef(step.Event)
+	carried := r.takeCarry(path)
 	var dl *activitiesDeadline
-	if step.Deadline != "" {
+	reqID := path + "#" + strconv.Itoa(r.Visits[path])
+	if carried != nil {
+		// A migrated run takes over the running wait: its request and its
+		// deadline, whose date is kept (a running legal period is never
+		// shortened by a migration).
+		reqID = carried.RequestID
+		if carried.Deadline != nil {
+			dl = &activitiesDeadline{*carried.Deadline}
+		}
+	} else if step.Deadline != "" {
 		d, err := r.deadlineWith(ctx, today(ctx), step.Deadline, 0, stepOptions(step))
 		if err != nil {
 			return "", err
 		}
 		dl = &d
 	}
-	reqID := path + "#" + strconv.Itoa(r.Visits[path])
 	title := step.Title
 	if title.De == "" {
 		title = ev.Title
 	}
-	if step.Request.De != "" {
+	if step.Request.De != "" && carried == nil {
 		r.emit(ctx, events.KindRequestOpened, path, func(e *events.ProcedureEvent) {
 			e.Request = &events.RequestInfo{ID: reqID, Text: text(step.Request), Due: dl.end(), State: "open"}
 		})
 	}
-	if dl != nil {
+	if dl != nil && carried == nil {
 		r.emit(ctx, events.KindDeadline, path, func(e *events.ProcedureEvent) {
 			e.Deadline = &events.DeadlineInfo{ID: reqID, Title: text(title), State: "running", Due: dl.End, Public: true}
 		})
 	}
 	r.pauseClocks(ctx, step.PauseClocks)
 
-	arrived := func() bool { return r.pendingIndex(ev.Type) >= 0 }
+	// A top-level wait is a safe point to migrate: a migration requested
+	// meanwhile wakes it and the wait is handed over (errMigrate).
+	arrived := func() bool { return r.pendingIndex(ev.Type) >= 0 || r.migrationDue(path) }
+	if isTop(path) {
+		r.waitingAt = path
+	}
 	ok := true
 	var err error
-	if dl != nil {
-		ok, err = workflow.AwaitWithTimeout(ctx, dl.until(ctx), arrived)
-	} else {
-		err = workflow.Await(ctx, arrived)
+	for {
+		if dl != nil {
+			ok, err = workflow.AwaitWithTimeout(ctx, dl.until(ctx), arrived)
+		} else {
+			err = workflow.Await(ctx, arrived)
+		}
+		if err != nil || !ok || r.pendingIndex(ev.Type) >= 0 || !r.migrationDue(path) {
+			break
+		}
+		c := &carry{Entered: true, RequestID: reqID}
+		if dl != nil {
+			c.Deadline = &dl.DeadlineResult
+		}
+		if r.tryMigrate(ctx, path, c) {
+			r.waitingAt = ""
+			return "", errMigrate
+		}
 	}
+	r.waitingAt = ""
 	if err != nil {
 		return "", err
 	}

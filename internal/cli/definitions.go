@@ -28,7 +28,7 @@ func newDefinitionsCmd() *cobra.Command {
 (see docs/definitions.md and definitions/schema/procedure.schema.json).`,
 	}
 	cmd.AddCommand(newDefinitionsValidateCmd(), newDefinitionsDiagramCmd(), newDefinitionsSchemaCmd(),
-		newDefinitionsDeployCmd(), newDefinitionsListCmd())
+		newDefinitionsDeployCmd(), newDefinitionsListCmd(), newDefinitionsMigrateCmd())
 	return cmd
 }
 

@@ -28,6 +28,9 @@ const (
 	// UpdateExtendDeadline extends a period the authority set (§ 31 (7)
 	// VwVfG).
 	UpdateExtendDeadline = "extend-deadline"
+	// UpdateMigrateInstance moves a running procedure to another version
+	// of its definition at a safe point (a migration plan, issue 19).
+	UpdateMigrateInstance = "migrate-instance"
 
 	// SignalApplicantEvent delivers an event from the applicant (portal).
 	SignalApplicantEvent = "applicant-event"
@@ -115,6 +118,76 @@ type RetryRequest struct {
 	Actor Actor  `json:"actor"`
 }
 
+// MigrateRequest moves a running procedure to another version of its
+// definition: the resolved form of a checked migration plan
+// (definitions/migration).
+type MigrateRequest struct {
+	// Plan is the plan's id; the instance records it.
+	Plan   string          `json:"plan"`
+	Source definitions.Ref `json:"source"`
+	Target definitions.Ref `json:"target"`
+	// Steps maps every top-level source step that can migrate to its
+	// target step.
+	Steps map[string]string `json:"steps"`
+	// Blocked says, per top-level source step that cannot migrate, why.
+	Blocked map[string]string `json:"blocked,omitempty"`
+	// Data sets variables, in order, from expressions over the instance's
+	// variables on the source version.
+	Data []MigrateAssign `json:"data,omitempty"`
+	// Tasks is the open task policy (keep, recreate); Timers the policy of
+	// open tasks' due timers (keep, restart).
+	Tasks  string `json:"tasks"`
+	Timers string `json:"timers"`
+	// Clocks lists the legal clocks whose period is recomputed or dropped
+	// (with the plan's reason); every other running period keeps its date.
+	Clocks []MigrateClock `json:"clocks,omitempty"`
+	// Actor is who runs the migration (recorded in the audit trail).
+	Actor Actor `json:"actor"`
+}
+
+// MigrateAssign sets one variable during a migration.
+type MigrateAssign struct {
+	Set  string `json:"set"`
+	Expr string `json:"expr"`
+}
+
+// MigrateClock is the plan's policy for one legal clock.
+type MigrateClock struct {
+	Clock  string `json:"clock"`
+	Policy string `json:"policy"` // recompute or drop
+	Reason string `json:"reason"`
+}
+
+// Migration states answered by UpdateMigrateInstance and shown by
+// QueryState.
+const (
+	// MigrationMoving: the instance waits at a safe point and continues on
+	// the target version now.
+	MigrationMoving = "moving"
+	// MigrationScheduled: the instance is inside a step (a parallel
+	// participation, an activity) and moves at its next top-level step.
+	MigrationScheduled = "scheduled"
+	// MigrationDone: the instance already runs on the target version.
+	MigrationDone = "done"
+	// MigrationFailed: the instance could not move at its safe point and
+	// stays on its version (Error says why).
+	MigrationFailed = "failed"
+)
+
+// MigrateResult answers UpdateMigrateInstance.
+type MigrateResult struct {
+	Status string `json:"status"`
+	// At is the top-level step the instance is at (source version).
+	At string `json:"at,omitempty"`
+}
+
+// MigrationView is the last migration an instance was asked to make.
+type MigrationView struct {
+	Plan   string `json:"plan"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
 // ApplicantEvent is the payload of SignalApplicantEvent.
 type ApplicantEvent struct {
 	// ID is the CloudEvent id, used to ignore a redelivered event.
@@ -154,6 +227,14 @@ type StateView struct {
 	Tasks     []TaskView           `json:"tasks"`
 	Incidents map[string]string    `json:"incidents,omitempty"`
 	Clocks    map[string]ClockView `json:"clocks,omitempty"`
+	// Definition is the version the instance runs on.
+	Definition definitions.Ref `json:"definition"`
+	// At is the top-level step the instance is at; Waiting is set while it
+	// waits there for a task or an event (a safe point to migrate).
+	At      string `json:"at,omitempty"`
+	Waiting bool   `json:"waiting,omitempty"`
+	// Migrations are the plans the instance was asked to make, by plan id.
+	Migrations map[string]MigrationView `json:"migrations,omitempty"`
 }
 
 // ClockView is a clock as the state query shows it.

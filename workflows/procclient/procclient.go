@@ -162,3 +162,11 @@ func (p *Client) Cancel(ctx context.Context, reference string) error {
 func (p *Client) ExtendDeadline(ctx context.Context, reference string, r contract.ExtendRequest) error {
 	return p.update(ctx, reference, contract.UpdateExtendDeadline, r, nil)
 }
+
+// Migrate asks a running procedure to move to another version of its
+// definition (a migration plan); see contract.UpdateMigrateInstance.
+func (p *Client) Migrate(ctx context.Context, reference string, r contract.MigrateRequest) (contract.MigrateResult, error) {
+	var res contract.MigrateResult
+	err := p.update(ctx, reference, contract.UpdateMigrateInstance, r, &res)
+	return res, err
+}
