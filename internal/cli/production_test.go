@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -112,6 +114,17 @@ func TestProductionShape(t *testing.T) {
 		"AMTSWEG_NOTIFY_TRANSPORT=file",
 		"AMTSWEG_NOTIFY_FROM=Test <test@amtsweg.invalid>",
 	}
+	// Without the master key the processes that seal and open procedure
+	// events refuse to start, and say what to set.
+	for _, name := range []string{"worker", "projector"} {
+		cmd := exec.Command(bin, name)
+		cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AMTSWEG_MASTER_KEY=") }), env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "set AMTSWEG_MASTER_KEY to 32 random bytes in base64") {
+			t.Errorf("amtsweg %s without a master key: %v\n%s", name, err, out)
+		}
+	}
+	env = append(env, "AMTSWEG_MASTER_KEY="+base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
 	var procs []*exec.Cmd
 	outputs := map[string]*lockedBuffer{}
 	for _, name := range []string{"worker", "intake", "projector", "api"} {
