@@ -21,9 +21,9 @@ import (
 
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/devstack"
-	"github.com/amtsweg/amtsweg/internal/stack"
 	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/stack"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/workers/intake"
