@@ -23,11 +23,16 @@ const RoleOperator = "operator"
 type IncidentSummary struct {
 	Reference string        `json:"reference"`
 	Procedure ProcedureInfo `json:"procedure"`
-	Step      string        `json:"step"`
-	Message   string        `json:"message"`
-	RaisedAt  time.Time     `json:"raisedAt"`
-	// Retry is the API path that retries the step.
-	Retry string `json:"retry"`
+	// Kind is "step" (a step failed finally; retry it) or
+	// "workflow-task" (the procedure's workflow task keeps failing: fix
+	// the cause, e.g. the definition or the worker, or cancel).
+	Kind     string    `json:"kind"`
+	Step     string    `json:"step,omitempty"`
+	Message  string    `json:"message"`
+	RaisedAt time.Time `json:"raisedAt"`
+	// Retry is the API path that retries the step; none for a
+	// workflow-task incident, which Temporal retries by itself.
+	Retry string `json:"retry,omitempty"`
 }
 
 // IncidentList is the body of GET /api/v1/incidents.
@@ -51,6 +56,9 @@ func (s *Server) routeOperator(authn func(http.Handler) http.Handler) {
 	s.mux.Handle("POST /api/v1/applications/{reference}/incidents/{step}/retry", op(s.retryIncident))
 	s.mux.Handle("POST /api/v1/applications/{reference}/cancel", op(s.cancelApplication))
 	s.mux.Handle("POST /api/v1/gdpr/export", op(s.subjectExport))
+	s.mux.Handle("GET /api/v1/applications/{reference}/legal-hold", op(s.getLegalHold))
+	s.mux.Handle("PUT /api/v1/applications/{reference}/legal-hold", op(s.placeLegalHold))
+	s.mux.Handle("DELETE /api/v1/applications/{reference}/legal-hold", op(s.releaseLegalHold))
 }
 
 // SubjectExportRequest is the body of POST /api/v1/gdpr/export: the
@@ -71,11 +79,7 @@ func (s *Server) subjectExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req SubjectExportRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid request body: "+err.Error(),
-			`send {"applicant": {"email": "…"}} or {"references": ["…"]}`)
+	if !decodeJSONBody(w, r, 64<<10, &req, `send {"applicant": {"email": "…"}} or {"references": ["…"]}`) {
 		return
 	}
 	q := store.SubjectQuery{Tenant: p.Tenant, Applicant: req.Applicant, References: req.References}
@@ -100,14 +104,18 @@ func (s *Server) subjectExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func incidentSummary(i *store.Incident, lang string) IncidentSummary {
-	return IncidentSummary{
+	out := IncidentSummary{
 		Reference: i.Reference,
 		Procedure: ProcedureInfo{Key: i.Procedure, Version: i.Version, Title: text(i.Title, lang)},
+		Kind:      i.Kind,
 		Step:      i.Step,
 		Message:   i.Message,
 		RaisedAt:  i.RaisedAt,
-		Retry:     "/api/v1/applications/" + url.PathEscape(i.Reference) + "/incidents/" + url.PathEscape(i.Step) + "/retry",
 	}
+	if i.Kind != store.IncidentWorkflowTask {
+		out.Retry = "/api/v1/applications/" + url.PathEscape(i.Reference) + "/incidents/" + url.PathEscape(i.Step) + "/retry"
+	}
+	return out
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {

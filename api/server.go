@@ -240,6 +240,19 @@ type ErrorBody struct {
 	Hint  string `json:"hint,omitempty"`
 }
 
+// decodeJSONBody decodes a JSON request body of at most limit bytes into v,
+// refusing unknown fields; on failure it answers 400 with hint and
+// returns false.
+func decodeJSONBody(w http.ResponseWriter, r *http.Request, limit int64, v any, hint string) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid request body: "+err.Error(), hint)
+		return false
+	}
+	return true
+}
+
 func writeError(w http.ResponseWriter, code int, msg, hint string) {
 	writeJSON(w, code, ErrorBody{Error: msg, Hint: hint})
 }

@@ -29,9 +29,20 @@ type StatusResponse struct {
 	NextDeadline *DeadlineResponse `json:"nextDeadline"`
 	OpenRequests []RequestResponse `json:"openRequests"`
 	Outcome      *OutcomeResponse  `json:"outcome"`
-	// Status is "running" or "completed". (An incident, a technical
-	// problem operators handle, shows as "running".)
+	// Status is "running", "completed" or "technical-delay": the
+	// procedure cannot go on for a technical fault that operators have
+	// been told about (a workflow-task incident). A step's incident,
+	// which operators retry, shows as "running".
 	Status string `json:"status"`
+	// StatusText says Status in the response's language.
+	StatusText string `json:"statusText"`
+}
+
+// statusTexts are the citizen's words for StatusResponse.Status.
+var statusTexts = map[string]events.LocalText{
+	"running":         {De: "in Bearbeitung", En: "in progress"},
+	"completed":       {De: "abgeschlossen", En: "completed"},
+	"technical-delay": {De: "technische Verzögerung – Ihr Antrag wird weiterbearbeitet, sobald sie behoben ist", En: "technical delay – your application will be processed as soon as it is resolved"},
 }
 
 // ProcedureInfo names the procedure and its version.
@@ -254,9 +265,13 @@ func statusResponse(st *store.Status, lang string) StatusResponse {
 		OpenRequests: make([]RequestResponse, 0, len(st.OpenRequests)),
 		Status:       "running",
 	}
-	if st.State == "completed" {
+	switch {
+	case st.State == "completed":
 		out.Status = "completed"
+	case st.Delayed:
+		out.Status = "technical-delay"
 	}
+	out.StatusText = text(statusTexts[out.Status], lang)
 	current := -1
 	if st.Milestone != nil {
 		out.Milestone = &MilestoneResponse{ID: st.Milestone.ID, Title: text(st.Milestone.Title, lang),

@@ -121,12 +121,18 @@ func EncodeProcedureEvent(e *ProcedureEvent) ([]byte, error) {
 	return Encode(e.Reference+"/"+strconv.FormatInt(e.Seq, 10), Source, e.CloudEventType(), e.Reference, e.Time, e)
 }
 
-// DecodeProcedureEvent parses a domain event message.
+// DecodeProcedureEvent parses a plain domain event message (a sealed one
+// fails: use DecodeProcedureEventMessage).
 func DecodeProcedureEvent(msg []byte) (*ProcedureEvent, error) {
-	env, err := Decode(msg)
-	if err != nil {
-		return nil, err
+	e, sealed, err := DecodeProcedureEventMessage(msg)
+	if err == nil && sealed != nil {
+		return nil, fmt.Errorf("procedure event %s/%d is sealed: open it with its application's data key", sealed.Reference, sealed.Seq)
 	}
+	return e, err
+}
+
+// procedureEvent reads the plain domain event in env's data.
+func procedureEvent(env Envelope) (*ProcedureEvent, error) {
 	var e ProcedureEvent
 	if err := json.Unmarshal(env.Data, &e); err != nil {
 		return nil, fmt.Errorf("procedure event data: %w", err)

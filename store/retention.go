@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +12,10 @@ import (
 
 // ErrLegalHold is returned when erasing an application under a legal hold.
 var ErrLegalHold = errors.New("under a legal hold")
+
+// ErrNoReason is returned when a legal hold is placed or released without
+// a reason.
+var ErrNoReason = errors.New("no reason given")
 
 // ExpiredApplication is an ended application whose retention period has
 // run out.
@@ -47,12 +52,33 @@ LIMIT $2`, now, limit)
 	return out, nil
 }
 
+// LegalHold is the legal hold of an application, if any, and the log of
+// every hold placed on it and released.
+type LegalHold struct {
+	Reference string           `json:"reference"`
+	Held      bool             `json:"held"`
+	Reason    string           `json:"reason,omitempty"`
+	PlacedBy  string           `json:"placedBy,omitempty"`
+	PlacedAt  *time.Time       `json:"placedAt,omitempty"`
+	Log       []LegalHoldEntry `json:"log"`
+}
+
+// LegalHoldEntry is one line of an application's legal hold log.
+type LegalHoldEntry struct {
+	// Action is "placed" or "released".
+	Action string    `json:"action"`
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
 // PlaceLegalHold stops the erasure of one application of tenant until the
-// hold is released. It returns ErrNotFound for a reference that is not an
-// application of tenant.
+// hold is released; placing it again replaces the reason. Each placing is
+// logged in legal_hold_log (append-only) with who and why. It returns
+// ErrNotFound for a reference that is not an application of tenant.
 func (s *Store) PlaceLegalHold(ctx context.Context, tenant, reference, reason, by string) error {
-	if reason == "" {
-		return fmt.Errorf("legal hold on %s: give the reason (e.g. the court case or the objection it is held for)", reference)
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("legal hold on %s: give the reason (e.g. the court case or the objection it is held for): %w", reference, ErrNoReason)
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var t string
@@ -63,26 +89,72 @@ func (s *Store) PlaceLegalHold(ctx context.Context, tenant, reference, reason, b
 		if err != nil {
 			return fmt.Errorf("legal hold on %s: %w", reference, err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO legal_holds (reference, tenant, reason, placed_by) VALUES ($1, $2, $3, $4)
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO legal_holds (reference, tenant, reason, placed_by) VALUES ($1, $2, $3, $4)
 ON CONFLICT (reference) DO UPDATE SET reason = EXCLUDED.reason, placed_by = EXCLUDED.placed_by, placed_at = now()`,
 			reference, tenant, reason, by)
-		if err != nil {
+		b.Queue(`INSERT INTO legal_hold_log (reference, tenant, action, reason, by_whom) VALUES ($1, $2, 'placed', $3, $4)`,
+			reference, tenant, reason, by)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return fmt.Errorf("legal hold on %s: %w", reference, err)
 		}
 		return nil
 	})
 }
 
-// ReleaseLegalHold lifts the legal hold of an application of tenant.
-func (s *Store) ReleaseLegalHold(ctx context.Context, tenant, reference string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM legal_holds WHERE reference = $1 AND tenant = $2`, reference, tenant)
+// ReleaseLegalHold lifts the legal hold of an application of tenant and
+// logs who did so and why. It returns ErrNotFound when the application
+// has no hold in tenant.
+func (s *Store) ReleaseLegalHold(ctx context.Context, tenant, reference, reason, by string) error {
+	if strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("release legal hold on %s: give the reason (e.g. the judgment that ended the case): %w", reference, ErrNoReason)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM legal_holds WHERE reference = $1 AND tenant = $2`, reference, tenant)
+		if err != nil {
+			return fmt.Errorf("release legal hold on %s: %w", reference, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("release legal hold on %s: %w", reference, ErrNotFound)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO legal_hold_log (reference, tenant, action, reason, by_whom) VALUES ($1, $2, 'released', $3, $4)`,
+			reference, tenant, reason, by); err != nil {
+			return fmt.Errorf("release legal hold on %s: %w", reference, err)
+		}
+		return nil
+	})
+}
+
+// LegalHoldOf returns the legal hold of an application of tenant and its
+// log; ErrNotFound when the reference is not an application of tenant.
+func (s *Store) LegalHoldOf(ctx context.Context, tenant, reference string) (LegalHold, error) {
+	h := LegalHold{Reference: reference, Log: []LegalHoldEntry{}}
+	var t string
+	err := s.pool.QueryRow(ctx, `SELECT tenant FROM applications WHERE reference = $1`, reference).Scan(&t)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && t != tenant) {
+		return h, fmt.Errorf("legal hold of %s: %w", reference, ErrNotFound)
+	}
 	if err != nil {
-		return fmt.Errorf("release legal hold on %s: %w", reference, err)
+		return h, fmt.Errorf("legal hold of %s: %w", reference, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("release legal hold on %s: %w", reference, ErrNotFound)
+	var at time.Time
+	err = s.pool.QueryRow(ctx, `SELECT reason, placed_by, placed_at FROM legal_holds WHERE reference = $1 AND tenant = $2`,
+		reference, tenant).Scan(&h.Reason, &h.PlacedBy, &at)
+	switch {
+	case err == nil:
+		h.Held, h.PlacedAt = true, &at
+	case !errors.Is(err, pgx.ErrNoRows):
+		return h, fmt.Errorf("legal hold of %s: %w", reference, err)
 	}
-	return nil
+	rows, err := s.pool.Query(ctx, `SELECT action, reason, by_whom, at FROM legal_hold_log
+WHERE reference = $1 AND tenant = $2 ORDER BY id`, reference, tenant)
+	if err != nil {
+		return h, fmt.Errorf("legal hold log of %s: %w", reference, err)
+	}
+	if h.Log, err = pgx.CollectRows(rows, pgx.RowToStructByPos[LegalHoldEntry]); err != nil {
+		return h, fmt.Errorf("legal hold log of %s: %w", reference, err)
+	}
+	return h, nil
 }
 
 // EraseApplication erases the personal data of one application of tenant
@@ -91,8 +163,9 @@ func (s *Store) ReleaseLegalHold(ctx context.Context, tenant, reference string) 
 // audit entry's payload is replaced by its reference, seq and kind (the
 // entry keeps its hashes, so the chain still verifies; the payload check of
 // erased entries is given up). A tombstone in erasures records when and by
-// whom, so that the projector never projects the application again.
-// Submissions and case numbers stay: they hold no personal data. It
+// whom, so that the projector never projects the application again, and
+// the application's data key is destroyed (crypto-shredding of its events
+// on Kafka; see DataKey). Submissions and case numbers stay: they hold no personal data. It
 // returns ErrLegalHold under a legal hold, ErrNotFound when the reference
 // is not an application of tenant, and nothing when it was erased before.
 func (s *Store) EraseApplication(ctx context.Context, tenant, reference, class, by string) error {
@@ -130,6 +203,11 @@ ON CONFLICT (reference) DO NOTHING`, reference, tenant, procedure, class, by)
 		b.Queue(`UPDATE procedure_events SET
     payload = jsonb_build_object('reference', reference, 'seq', seq, 'kind', kind, 'erased', true), erased_at = now()
 WHERE reference = $1 AND erased_at IS NULL`, reference)
+		// Crypto-shredding: the data key goes, so every copy of the
+		// application's events on the topic becomes unreadable; the row
+		// stays so that no new key is ever made for the reference.
+		b.Queue(`INSERT INTO data_keys (reference, tenant, wrapped, destroyed_at) VALUES ($1, $2, NULL, now())
+ON CONFLICT (reference) DO UPDATE SET wrapped = NULL, destroyed_at = COALESCE(data_keys.destroyed_at, now())`, reference, tenant)
 		for _, table := range []string{"timeline", "deadlines", "tasks", "requests", "incidents", "applications"} {
 			b.Queue(`DELETE FROM `+table+` WHERE reference = $1`, reference)
 		}

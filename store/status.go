@@ -32,6 +32,9 @@ type Status struct {
 	// State is "running", "incident" or "completed" (internal; the citizen
 	// sees an incident as running).
 	State string
+	// Delayed: the procedure's workflow task keeps failing (an open
+	// workflow-task incident); the citizen sees a technical delay.
+	Delayed bool
 	// Timeline holds the public entries, oldest first.
 	Timeline     []TimelineEntry
 	NextDeadline *Deadline
@@ -100,13 +103,15 @@ func (s *Store) ApplicationStatus(ctx context.Context, reference string) (Status
 		          FROM timeline t WHERE t.reference = a.reference AND NOT t.internal),
 		       (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', q.id, 'text', q.text, 'due', q.due)
 		                                  ORDER BY q.opened_at, q.id), '[]')
-		          FROM requests q WHERE q.reference = a.reference AND q.state = 'open')
+		          FROM requests q WHERE q.reference = a.reference AND q.state = 'open'),
+		       EXISTS (SELECT 1 FROM incidents i
+		               WHERE i.reference = a.reference AND i.kind = 'workflow-task' AND i.state = 'open')
 		FROM applications a WHERE a.reference = $1`, reference).Scan(
 		&st.Reference, &st.Tenant, &procedure, &version, &hash, &title, &st.AccessCodeSHA256,
 		&receivedAt, &milestones, &msID, &msTitle, &msDesc, &st.State,
 		&deadlineID, &deadlineDue, &deadlineTitle, &outcome, &outcomeTitle,
 		&st.CompletedAt, &st.LastSeq, &st.UpdatedAt,
-		&timeline, &requests)
+		&timeline, &requests, &st.Delayed)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (procedure == nil || st.AccessCodeSHA256 == nil)) {
 		return Status{}, fmt.Errorf("application %s: %w", reference, ErrNotFound)
 	}

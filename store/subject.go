@@ -78,12 +78,15 @@ ORDER BY received_at NULLS LAST, reference`, q.Tenant, applicant, q.References)
 // ReferenceTables lists the tables of Amtsweg's schema that hold rows
 // about one application (every table with a reference column), in name
 // order. The list is read from the catalog, so a table added by a later
-// migration is included without changing this code.
+// migration is included without changing this code — except data_keys:
+// an application's wrapped data key is key material, not data about the
+// applicant, and handing it out would weaken crypto-shredding.
 func (s *Store) ReferenceTables(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `
 SELECT c.table_name FROM information_schema.columns c
 JOIN information_schema.tables t USING (table_schema, table_name)
 WHERE c.table_schema = current_schema() AND c.column_name = 'reference' AND t.table_type = 'BASE TABLE'
+  AND c.table_name <> 'data_keys'
 ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("reference tables: %w", err)

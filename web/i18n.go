@@ -205,6 +205,7 @@ var messages = map[string][2]string{
 	"designer.mark":                   {"Fehler", "error"},
 	"operator.title":                  {"Betrieb", "Operations"},
 	"operator.counts":                 {"Verfahren nach Status", "Procedures by status"},
+	"operator.workflowtask":           {"Workflow-Task scheitert wiederholt (Ursache beheben oder abbrechen)", "workflow task keeps failing (fix the cause or cancel)"},
 	"operator.status.running":         {"laufend", "running"},
 	"operator.status.incident":        {"mit Störung", "with incident"},
 	"operator.status.completed":       {"abgeschlossen", "completed"},

@@ -2,6 +2,7 @@ package retention_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
@@ -23,11 +25,15 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities/retention"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/datakeys"
 	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
+	"github.com/amtsweg/amtsweg/internal/eventpub"
+	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/plugins/efile"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/store/storetest"
 	"github.com/amtsweg/amtsweg/workers/procworker"
+	"github.com/amtsweg/amtsweg/workers/projector"
 	"github.com/amtsweg/amtsweg/workflows"
 )
 
@@ -135,15 +141,22 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 	// one year later, 2026-01-07, is before today, so the limited ones are
 	// due.
 	const erika, hanna, peter = "BA-2025-0801", "BA-2025-0802", "BA-2025-0803"
+	// The events travel as in production: sealed by the worker's
+	// publisher on a procedure-events topic (this test's own), opened and
+	// applied by the projector.
+	keys, topic := sealedTopic(t, st)
+	pub := &eventpub.Publisher{Writer: kafkabus.NewWriter(testenv.Kafka(t), ""), Keys: keys, EventsTopic: topic, StatusTopic: topic + ".status"}
+	defer pub.Writer.Close()
 	for _, evs := range [][]*events.ProcedureEvent{
 		lifecycle(erika, "Erika Mustermann", "sha256-limited"),
 		lifecycle(hanna, "Hanna Haltbar", "sha256-limited"),
 		lifecycle(peter, "Peter Permanent", "sha256-permanent"),
 	} {
-		if _, err := st.ApplyEvents(ctx, evs); err != nil {
+		if err := pub.Publish(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
 	}
+	project(t, st, url, keys, topic, 3*len(storetest.Lifecycle(erika)))
 	if _, err := st.AnchorAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +257,52 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 		t.Errorf("the held application's history: %v", err)
 	}
 
+	// Kafka: the topic never held a name in clear, and after erasure
+	// Erika's events cannot be opened even with the master key and the
+	// database; Hanna's still can (so the bytes read are the right ones).
+	raw := readTopic(t, topic)
+	if len(raw) != 3*len(storetest.Lifecycle(erika)) {
+		t.Fatalf("read %d messages from the topic, want %d", len(raw), 3*len(storetest.Lifecycle(erika)))
+	}
+	readable := map[string]int{}
+	for _, m := range raw {
+		for _, name := range []string{"Erika Mustermann", "Hanna Haltbar", "Peter Permanent"} {
+			if strings.Contains(string(m), name) {
+				t.Fatalf("the topic holds %q in clear: %s", name, m)
+			}
+		}
+		_, sealed, err := events.DecodeProcedureEventMessage(m)
+		if err != nil || sealed == nil {
+			t.Fatalf("a message on the topic is not a sealed event: %v: %s", err, m)
+		}
+		k, err := keys.ForReading(ctx, []string{sealed.Reference})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := k[sealed.Reference]
+		if sealed.Reference == erika {
+			if !key.Destroyed || key.AEAD != nil {
+				t.Errorf("after erasure the data key of %s is %+v, want it destroyed", erika, key)
+			}
+			continue
+		}
+		e, err := events.OpenProcedureEvent(sealed, key.AEAD)
+		if err != nil {
+			t.Fatalf("%s/%d does not open: %v", sealed.Reference, sealed.Seq, err)
+		}
+		if e.Received != nil {
+			readable[string(e.Received.Applicant)]++
+		}
+	}
+	if len(readable) != 2 || readable[`{"name":"Hanna Haltbar"}`] != 1 || readable[`{"name":"Peter Permanent"}`] != 1 {
+		t.Errorf("received events readable after erasure: %v, want Hanna's and Peter's only", readable)
+	}
+	// The erased reference gets no new key: nothing can be published
+	// for it again.
+	if err := pub.Publish(ctx, lifecycle(erika, "Erika Mustermann", "sha256-limited")[:1]); !errors.Is(err, store.ErrKeyDestroyed) {
+		t.Errorf("publishing for an erased application: %v, want %v", err, store.ErrKeyDestroyed)
+	}
+
 	// Redelivered or replayed events (a projection rebuild) do not bring
 	// the data back.
 	if n, err := st.ApplyEvents(ctx, lifecycle(erika, "Erika Mustermann", "sha256-limited")); err != nil || n != 0 {
@@ -257,7 +316,7 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 	if err := st.EraseApplication(ctx, "bauamt-erfurt", hanna, "Testakte", "olga"); !errors.Is(err, store.ErrLegalHold) {
 		t.Errorf("erasing a held application: %v", err)
 	}
-	if err := st.ReleaseLegalHold(ctx, "bauamt-erfurt", hanna); err != nil {
+	if err := st.ReleaseLegalHold(ctx, "bauamt-erfurt", hanna, "Klage zurückgenommen", "olga"); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.EraseApplication(ctx, "bauamt-erfurt", hanna, "Testakte", "olga"); err != nil {
@@ -266,4 +325,80 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 	if where := holding(t, url, "Hanna Haltbar"); len(where) > 0 {
 		t.Errorf("after erasure the database holds Hanna's name in %v", where)
 	}
+}
+
+// sealedTopic returns a keyring under a fresh master key over st and a
+// procedure-events topic of this test alone (the broker is shared).
+func sealedTopic(t *testing.T, st *store.Store) (*datakeys.Keyring, string) {
+	t.Helper()
+	master := make([]byte, 32)
+	if _, err := rand.Read(master); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := datakeys.New(st, master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := fmt.Sprintf("test.retention.%d", time.Now().UnixNano())
+	if err := kafkabus.EnsureTopics(context.Background(), testenv.Kafka(t),
+		kafkabus.TopicSpec{Name: topic, Partitions: 2}, kafkabus.TopicSpec{Name: topic + ".status", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	return keys, topic
+}
+
+// project runs the projector on topic until the audit trail holds n
+// entries.
+func project(t *testing.T, st *store.Store, url string, keys *datakeys.Keyring, topic string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- projector.Run(ctx, projector.Config{Brokers: testenv.Kafka(t), Store: st, Keys: keys, Topic: topic, GroupID: topic})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("projector: %v", err)
+		}
+	})
+	deadline := time.Now().Add(time.Minute)
+	for storetest.QueryInts(t, url, `SELECT count(*) FROM procedure_events`)[0] < int64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the projector did not apply %d events within a minute", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// readTopic returns the raw bytes of every message on topic.
+func readTopic(t *testing.T, topic string) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	brokers := testenv.Kafka(t)
+	ranges, err := kafkabus.Offsets(ctx, brokers, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for p, r := range ranges {
+		if r.End <= r.First {
+			continue
+		}
+		rd := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p})
+		if err := rd.SetOffset(r.First); err != nil {
+			t.Fatal(err)
+		}
+		for off := r.First; off < r.End; off++ {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			m, err := rd.ReadMessage(rctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("read %s partition %d offset %d: %v", topic, p, off, err)
+			}
+			out = append(out, m.Value)
+		}
+		_ = rd.Close()
+	}
+	return out
 }

@@ -303,8 +303,7 @@ func BenchmarkCheck(b *testing.B) {
 // on every evaluation (so workflow replay sees the same outcome).
 func TestEvalStopsAtTheCostLimit(t *testing.T) {
 	// The wall-clock net must not decide this test on a busy machine.
-	defer func(d time.Duration) { evalTimeout = d }(evalTimeout)
-	evalTimeout = time.Hour
+	defer SetEvalTimeout(SetEvalTimeout(time.Hour))
 
 	// Three nested comprehensions over 100 items: a million iterations of a
 	// few operations each, several million units.
@@ -328,7 +327,7 @@ func TestEvalStopsAtTheCostLimit(t *testing.T) {
 
 	// The wall-clock net: with a timeout far below the time the cost limit
 	// takes, evaluation is interrupted (ErrInterrupted, never a result).
-	evalTimeout = time.Microsecond
+	SetEvalTimeout(time.Microsecond)
 	if _, err := Eval(src, vars); !errors.Is(err, ErrInterrupted) {
 		t.Errorf("Eval with a 1 µs timeout = %v, want ErrInterrupted", err)
 	}

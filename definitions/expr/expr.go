@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -34,17 +35,22 @@ const CostLimit = 1_000_000
 // which Temporal's deadlock detector fails a workflow task.
 const EvalTimeout = 500 * time.Millisecond
 
-// evalTimeout is EvalTimeout unless SetEvalTimeout changed it.
-var evalTimeout = EvalTimeout
+// evalTimeout is EvalTimeout unless SetEvalTimeout changed it; atomic, so
+// that it may change while a worker evaluates expressions.
+var evalTimeout = func() *atomic.Int64 {
+	var d atomic.Int64
+	d.Store(int64(EvalTimeout))
+	return &d
+}()
 
 // SetEvalTimeout replaces EvalTimeout for this process and returns the
 // previous value: for a worker whose deadlock detection timeout was
-// raised, and for tests on a loaded machine that must see the
-// deterministic cost limit rather than the wall clock. Not safe to call
-// while expressions are evaluated.
+// raised, for tests on a loaded machine that must see the deterministic
+// cost limit rather than the wall clock, and for tests that make every
+// evaluation of a long comprehension stop (a workflow task that keeps
+// failing). Evaluations already running keep the value they started with.
 func SetEvalTimeout(d time.Duration) (previous time.Duration) {
-	previous, evalTimeout = evalTimeout, d
-	return previous
+	return time.Duration(evalTimeout.Swap(int64(d)))
 }
 
 // InterruptEvery is how many comprehension iterations run between checks
@@ -131,7 +137,7 @@ func Eval(src string, vars map[string]any) (any, error) {
 		programs.Add(key, p)
 		prg = p
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), evalTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(evalTimeout.Load()))
 	defer cancel()
 	out, _, err := prg.ContextEval(ctx, vars)
 	if err != nil {

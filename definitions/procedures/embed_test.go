@@ -70,6 +70,12 @@ func TestBundledProceduresAreValid(t *testing.T) {
 			t.Errorf("two bundled procedures are %s", kv)
 		}
 		keys[kv] = true
+		// Every bundled procedure names the record class of its files and
+		// how long they are kept, with its basis (#17): a version without
+		// it would never be erased.
+		if r := p.Retention; r == nil || r.Class == "" || r.Basis == "" || (r.Years == 0 && !r.Permanent) {
+			t.Errorf("%s %s: no retention (record class, years or permanent, basis): %+v", p.Key, p.Version, r)
+		}
 		for _, st := range p.Steps {
 			if st.Type == definitions.StepService {
 				if _, _, ok := builtins.Lookup(st.Activity); !ok {

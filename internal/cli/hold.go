@@ -50,9 +50,10 @@ func newHoldCmd() *cobra.Command {
 	place.Flags().StringVar(&reason, "reason", "", "why the records must be kept (e.g. the court case)")
 	place.Flags().StringVar(&by, "operator", Env("USER", ""), "who places the hold, recorded with it")
 	release := &cobra.Command{
-		Use:   "release REFERENCE --tenant TENANT",
-		Short: "Lift a legal hold; the retention workflow may erase the application again",
-		Args:  cobra.ExactArgs(1),
+		Use:     "release REFERENCE --tenant TENANT --reason TEXT",
+		Short:   "Lift a legal hold; the retention workflow may erase the application again",
+		Example: `  amtsweg hold release BAUANTRAG-2026-000123 --tenant lra-musterland --reason "Urteil rechtskräftig"`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if tenant == "" {
 				return fmt.Errorf("name the authority with --tenant")
@@ -62,7 +63,7 @@ func newHoldCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			err = s.ReleaseLegalHold(cmd.Context(), tenant, args[0])
+			err = s.ReleaseLegalHold(cmd.Context(), tenant, args[0], reason, by)
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("%s has no legal hold in %s", args[0], tenant)
 			}
@@ -74,6 +75,8 @@ func newHoldCmd() *cobra.Command {
 		},
 	}
 	flags(release)
+	release.Flags().StringVar(&reason, "reason", "", "why the records need no longer be kept (e.g. the case ended)")
+	release.Flags().StringVar(&by, "operator", Env("USER", ""), "who releases the hold, recorded with it")
 	cmd.AddCommand(place, release)
 	return cmd
 }

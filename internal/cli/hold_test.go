@@ -33,10 +33,14 @@ func TestHoldCommand(t *testing.T) {
 	if err := st.EraseApplication(ctx, "bauamt-erfurt", ref, "", "test"); err == nil || !strings.Contains(err.Error(), "legal hold") {
 		t.Errorf("erasure under the hold: %v", err)
 	}
-	if _, err := runDeployCmd(t, newHoldCmd(), "release", ref, "--database-url", url, "--tenant", "bauamt-erfurt"); err != nil {
+	if _, err := runDeployCmd(t, newHoldCmd(), "release", ref, "--database-url", url, "--tenant", "bauamt-erfurt"); err == nil ||
+		!strings.Contains(err.Error(), "give the reason") {
+		t.Errorf("release without a reason: %v", err)
+	}
+	if _, err := runDeployCmd(t, newHoldCmd(), "release", ref, "--database-url", url, "--tenant", "bauamt-erfurt", "--reason", "Klage zurückgenommen"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runDeployCmd(t, newHoldCmd(), "release", ref, "--database-url", url, "--tenant", "bauamt-erfurt"); err == nil ||
+	if _, err := runDeployCmd(t, newHoldCmd(), "release", ref, "--database-url", url, "--tenant", "bauamt-erfurt", "--reason", "again"); err == nil ||
 		!strings.Contains(err.Error(), "has no legal hold") {
 		t.Errorf("release twice: %v", err)
 	}

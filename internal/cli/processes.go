@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/amtsweg/amtsweg/internal/datakeys"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/internal/ops"
 	"github.com/amtsweg/amtsweg/internal/stack"
@@ -29,6 +30,23 @@ func Env(name, def string) string {
 // production processes.
 type serviceFlags struct {
 	temporal, namespace, brokers, database, logFormat string
+	// masterKey is registered only by the processes that need it
+	// (registerMasterKey).
+	masterKey string
+}
+
+// registerMasterKey adds the master key setting: the worker seals
+// procedure events, the projector opens them.
+func (f *serviceFlags) registerMasterKey(fs *pflag.FlagSet) {
+	RegisterSetting(fs, &f.masterKey, "master-key")
+}
+
+// requireMasterKey refuses to start without a valid master key.
+func (f *serviceFlags) requireMasterKey(command string) error {
+	if _, err := datakeys.ParseMasterKey(f.masterKey); err != nil {
+		return fmt.Errorf("amtsweg %s: %w", command, err)
+	}
+	return nil
 }
 
 func (f *serviceFlags) register(fs *pflag.FlagSet) {
@@ -49,6 +67,7 @@ func (f *serviceFlags) config() (stack.Config, error) {
 		TemporalNamespace: f.namespace,
 		Brokers:           kafkabus.SplitBrokers(f.brokers),
 		DatabaseURL:       f.database,
+		MasterKey:         f.masterKey,
 		Logger:            log,
 	}, nil
 }
@@ -66,6 +85,9 @@ func newWorkerCmd() *cobra.Command {
 		Short: "Run the Temporal worker that executes procedures and their plugin activities",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sf.requireMasterKey("worker"); err != nil {
+				return err
+			}
 			ctx, stop := SignalContext()
 			defer stop()
 			cfg, err := sf.config()
@@ -86,6 +108,7 @@ func newWorkerCmd() *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerMasterKey(cmd.Flags())
 	RegisterSetting(cmd.Flags(), &pluginsDir, "plugins")
 	RegisterSetting(cmd.Flags(), &dataDir, "data-dir")
 	RegisterSetting(cmd.Flags(), &metricsListen, "metrics-listen")
@@ -141,6 +164,9 @@ func newProjectorCmd() *cobra.Command {
 			"from the whole event topic before the projector goes on as usual.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sf.requireMasterKey("projector"); err != nil {
+				return err
+			}
 			ctx, stop := SignalContext()
 			defer stop()
 			cfg, err := sf.config()
@@ -166,6 +192,7 @@ func newProjectorCmd() *cobra.Command {
 	}
 	sf.register(cmd.Flags())
 	RegisterSetting(cmd.Flags(), &metricsListen, "metrics-listen")
+	sf.registerMasterKey(cmd.Flags())
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "drop the read models and rebuild them from the event topic first")
 	cmd.Flags().DurationVar(&anchorEvery, "audit-anchor-every", stack.DefaultAuditAnchorEvery, "how often to anchor the audit chains (0 or less: never)")
 	return cmd

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,6 +116,17 @@ func TestProductionShape(t *testing.T) {
 		"AMTSWEG_NOTIFY_TRANSPORT=file",
 		"AMTSWEG_NOTIFY_FROM=Test <test@amtsweg.invalid>",
 	}
+	// Without the master key the processes that seal and open procedure
+	// events refuse to start, and say what to set.
+	for _, name := range []string{"worker", "projector"} {
+		cmd := exec.Command(bin, name)
+		cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AMTSWEG_MASTER_KEY=") }), env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "set AMTSWEG_MASTER_KEY to 32 random bytes in base64") {
+			t.Errorf("amtsweg %s without a master key: %v\n%s", name, err, out)
+		}
+	}
+	env = append(env, "AMTSWEG_MASTER_KEY="+base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
 	var procs []*exec.Cmd
 	outputs := map[string]*lockedBuffer{}
 	opsURL := map[string]string{} // each process's operations endpoints

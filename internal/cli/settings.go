@@ -65,6 +65,8 @@ var Settings = []Setting{
 		Help: "PEM private key of --tls-cert"},
 	{Flag: "efile-dir", Env: "AMTSWEG_EFILE_DIR", Default: "",
 		Help: "the e-file plugin's directory (default: <data-dir>/plugins/efile), read by the records exports"},
+	{Flag: "master-key", Env: "AMTSWEG_MASTER_KEY", Default: "", Secret: true,
+		Help: "master key (32 bytes, base64) wrapping the applications' data keys that seal procedure events on Kafka (required by worker and projector; dev: generated into <data-dir>/master.key)"},
 	{Flag: "log-format", Env: "AMTSWEG_LOG_FORMAT", Default: "auto",
 		Help: "log format: auto (text on a terminal, else JSON), text or json"},
 }

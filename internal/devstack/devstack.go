@@ -25,6 +25,7 @@ import (
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
+	"github.com/amtsweg/amtsweg/internal/datakeys"
 	"github.com/amtsweg/amtsweg/internal/embedded/kafka"
 	"github.com/amtsweg/amtsweg/internal/embedded/postgres"
 	"github.com/amtsweg/amtsweg/internal/embedded/temporal"
@@ -61,6 +62,9 @@ type Options struct {
 	// started from; default os.Executable().
 	Executable string
 	Logger     *slog.Logger
+	// MasterKey wraps the applications' data keys (base64, 32 bytes); empty
+	// keeps one in <DataDir>/master.key, generated on the first start.
+	MasterKey string
 	// Configure, when set, adjusts the processes' configuration before they
 	// start (the benchmark suite compares settings with it).
 	Configure func(*stack.Config)
@@ -180,6 +184,12 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		return nil, err
 	}
 
+	if o.MasterKey == "" {
+		if o.MasterKey, err = datakeys.LoadOrCreateFile(o.DataDir); err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+	}
 	scfg := stack.Config{
 		TemporalAddress:   d.Temporal,
 		TemporalNamespace: d.Namespace,
@@ -199,6 +209,7 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		Logger:       o.Logger,
 		// On loopback in development, /metrics stays on the API's port.
 		MetricsOnAPI: true,
+		MasterKey:    o.MasterKey,
 	}
 	if o.Configure != nil {
 		o.Configure(&scfg)

@@ -23,6 +23,7 @@ import (
 	"github.com/amtsweg/amtsweg/internal/devstack"
 	"github.com/amtsweg/amtsweg/internal/embedded/testenv"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/stack"
 	"github.com/amtsweg/amtsweg/plugins/bundled"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/workers/intake"
@@ -85,7 +86,9 @@ func DataDir(t testing.TB) string {
 // PostgreSQL cluster in dir, Kafka and the API on free ports, and the test
 // binary as the multi-call executable of the bundled plugins (so the
 // package's TestMain must call ServeBundledPlugin or Main).
-func StartStack(ctx context.Context, dir string) (*devstack.Dev, error) {
+// configure, when given, adjusts the processes' configuration (e.g. a
+// short interval of a periodic job).
+func StartStack(ctx context.Context, dir string, configure ...func(*stack.Config)) (*devstack.Dev, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -96,6 +99,11 @@ func StartStack(ctx context.Context, dir string) (*devstack.Dev, error) {
 		KafkaAddr:  "127.0.0.1:0",
 		Executable: exe,
 		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Configure: func(c *stack.Config) {
+			for _, f := range configure {
+				f(c)
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start dev stack: %w", err)
@@ -149,11 +157,11 @@ func AwaitProjected(t testing.TB, apiURL, ref string) {
 
 // Start is StartStack for one test, within three minutes. The test stops
 // the stack (it may restart it on the same dir).
-func Start(t testing.TB, dir string) *devstack.Dev {
+func Start(t testing.TB, dir string, configure ...func(*stack.Config)) *devstack.Dev {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, err := StartStack(ctx, dir)
+	d, err := StartStack(ctx, dir, configure...)
 	if err != nil {
 		t.Fatal(err)
 	}

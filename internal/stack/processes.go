@@ -23,6 +23,7 @@ import (
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/auth/devissuer"
+	"github.com/amtsweg/amtsweg/internal/eventpub"
 	"github.com/amtsweg/amtsweg/internal/jsonvalidate"
 	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/plugins"
@@ -85,6 +86,10 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 	if err != nil {
 		return err
 	}
+	keys, err := s.Keys(ctx)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	ret := &retention.Activities{Store: st, Temporal: c, Namespace: s.Config.TemporalNamespace}
 	if dir := efileDir(s.Config.DataDir, s.Config.PluginEnv["efile"]); dir != "" {
 		if ret.EFile, err = efile.NewStore(dir); err != nil {
@@ -92,7 +97,7 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		}
 	}
 	wk, err := procworker.New(c, procworker.Options{
-		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: eventPublisher{w}, Tenants: tenantCalendars{st}},
+		Activities: &activities.Activities{Definitions: registry.Source{Store: st}, Events: &eventpub.Publisher{Writer: w, Keys: keys}, Tenants: tenantCalendars{st}},
 		Retention:  ret,
 		Plugins:    ph,
 		Worker: worker.Options{
@@ -125,6 +130,13 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 		s.publishCatalog(gctx, st, ph)
 		return nil
 	})
+	if s.Config.StuckEvery >= 0 {
+		g.Go(func() error {
+			(&procworker.StuckWatcher{Temporal: c, Store: st, Every: s.Config.StuckEvery,
+				Logger: s.Log.With("component", "stuck-watcher")}).Run(gctx)
+			return nil
+		})
+	}
 	err = g.Wait()
 	wk.Stop()
 	return err
@@ -180,10 +192,14 @@ func (s *Stack) RunProjector(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	keys, err := s.Keys(ctx)
+	if err != nil {
+		return fmt.Errorf("projector: %w", err)
+	}
 	if every := cmp.Or(s.Config.AuditAnchorEvery, DefaultAuditAnchorEvery); every > 0 {
 		go s.anchorAudit(ctx, st, every)
 	}
-	return projector.Run(ctx, projector.Config{Brokers: s.Config.Brokers, Store: st, Logger: s.Log.With("component", "projector")})
+	return projector.Run(ctx, projector.Config{Brokers: s.Config.Brokers, Store: st, Keys: keys, Logger: s.Log.With("component", "projector")})
 }
 
 // anchorAudit writes an audit anchor every interval until ctx ends; a
@@ -216,7 +232,11 @@ func (s *Stack) RebuildProjections(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return projector.Rebuild(ctx, projector.Config{Brokers: s.Config.Brokers, Store: st, Logger: s.Log.With("component", "projector")})
+	keys, err := s.Keys(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	return projector.Rebuild(ctx, projector.Config{Brokers: s.Config.Brokers, Store: st, Keys: keys, Logger: s.Log.With("component", "projector")})
 }
 
 // APIServer builds the HTTP API. dev, when set, is the local OIDC issuer

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/datakeys"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/internal/ops"
 	"github.com/amtsweg/amtsweg/store"
@@ -80,6 +79,16 @@ type Config struct {
 	// Schedule the worker creates once): default DefaultRetentionEvery,
 	// negative for no schedule.
 	RetentionEvery time.Duration
+	// StuckEvery is how often the worker looks for procedures whose
+	// workflow task keeps failing and raises incidents for them (see
+	// procworker.StuckWatcher): default procworker.DefaultStuckEvery,
+	// negative for never.
+	StuckEvery time.Duration
+	// MasterKey (base64, 32 bytes; AMTSWEG_MASTER_KEY) wraps the
+	// applications' data keys: the worker seals procedure events with
+	// them, the projector opens them (crypto-shredding, package
+	// internal/datakeys). Both refuse to start without it.
+	MasterKey string
 }
 
 // DefaultRetentionEvery is the default of Config.RetentionEvery.
@@ -102,6 +111,7 @@ type Stack struct {
 	// temporalMetrics holds the Temporal SDK's metrics of the client.
 	temporalMetrics *prometheus.Registry
 	writer          *kafka.Writer
+	keys            *datakeys.Keyring
 	closers         []func()
 }
 
@@ -146,6 +156,28 @@ func (s *Stack) Store(ctx context.Context) (*store.Store, error) {
 	s.store = st
 	s.closers = append(s.closers, st.Close)
 	return st, nil
+}
+
+// Keys returns the keyring of the applications' data keys; it fails with
+// what to set when no valid master key is configured.
+func (s *Stack) Keys(ctx context.Context) (*datakeys.Keyring, error) {
+	st, err := s.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys != nil {
+		return s.keys, nil
+	}
+	master, err := datakeys.ParseMasterKey(s.Config.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	if s.keys, err = datakeys.New(st, master); err != nil {
+		return nil, err
+	}
+	return s.keys, nil
 }
 
 // Temporal returns the Temporal client.
@@ -227,30 +259,4 @@ func (s *Stack) eventWriter() (*kafka.Writer, error) {
 	s.writer = w
 	s.closers = append(s.closers, func() { _ = w.Close() })
 	return w, nil
-}
-
-// eventPublisher publishes domain events to Kafka, keyed by reference, and
-// their public view to the status topic for the portal.
-type eventPublisher struct{ w *kafka.Writer }
-
-func (p eventPublisher) Publish(ctx context.Context, evs []*events.ProcedureEvent) error {
-	msgs := make([]kafka.Message, 0, len(evs)+len(evs)/2)
-	for _, e := range evs {
-		v, err := events.EncodeProcedureEvent(e)
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, kafka.Message{Topic: events.TopicProcedureEvents, Key: []byte(e.Reference), Value: v})
-		if pub := events.PublicStatus(e); pub != nil {
-			id := e.Reference + "/" + strconv.FormatInt(e.Seq, 10)
-			v, err := events.Encode(id, events.Source, events.TypeStatusChanged, e.Reference, e.Time, pub)
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, kafka.Message{Topic: events.TopicStatus, Key: []byte(e.Reference), Value: v})
-		}
-	}
-	// One write for both topics: a retry after a partial failure repeats
-	// messages, which consumers drop by their (reference, seq) id.
-	return p.w.WriteMessages(ctx, msgs...)
 }

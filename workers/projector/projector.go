@@ -1,6 +1,7 @@
 package projector
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/datakeys"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/store"
 )
@@ -31,6 +33,10 @@ var (
 	applied = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "amtsweg_projector_events_applied_total",
 		Help: "Domain events newly applied to the read models (redeliveries not counted).",
+	})
+	shredded = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "amtsweg_projector_events_shredded_total",
+		Help: "Sealed domain events skipped because their application was erased (its data key destroyed).",
 	})
 )
 
@@ -51,6 +57,10 @@ type Config struct {
 	// applications (events are keyed by reference), so they never touch
 	// the same rows.
 	Consumers int
+	// Keys opens sealed events (see events.SealedProcedureEvent). Without
+	// it, plain events are applied and a sealed one stops the projector
+	// with an error (nothing is committed past it).
+	Keys *datakeys.Keyring
 }
 
 // DefaultConsumers is the number of consumers Run starts: two keep
@@ -106,17 +116,24 @@ func consume(ctx context.Context, cfg Config, done func([]kafka.Message)) error 
 		kafkabus.ReaderConfig{Brokers: cfg.Brokers, GroupID: cfg.GroupID, Topic: cfg.Topic, Logger: cfg.Logger},
 		kafkabus.BatchOptions{MaxMessages: cfg.BatchSize, MaxWait: cfg.BatchWait, Done: done},
 		func(ctx context.Context, msgs []kafka.Message) ([]kafkabus.Rejection, error) {
-			return handleBatch(ctx, cfg.Store, msgs)
+			return handleBatch(ctx, cfg, msgs)
 		})
 }
 
-// handleBatch decodes and validates the messages, rejects the bad ones and
-// applies the rest in one transaction.
-func handleBatch(ctx context.Context, s *store.Store, msgs []kafka.Message) ([]kafkabus.Rejection, error) {
+// handleBatch decodes, opens and validates the messages, rejects the bad
+// ones, skips the shredded ones and applies the rest in one transaction.
+func handleBatch(ctx context.Context, cfg Config, msgs []kafka.Message) ([]kafkabus.Rejection, error) {
+	opened, err := open(ctx, cfg, msgs)
+	if err != nil {
+		return nil, err
+	}
 	var rejected []kafkabus.Rejection
 	evs := make([]*events.ProcedureEvent, 0, len(msgs))
-	for _, m := range msgs {
-		e, err := events.DecodeProcedureEvent(m.Value)
+	for i, m := range msgs {
+		e, err := opened[i].event, opened[i].err
+		if err == nil && e == nil {
+			continue // shredded
+		}
 		if err == nil {
 			err = store.ValidateEvent(e)
 		}
@@ -129,7 +146,7 @@ func handleBatch(ctx context.Context, s *store.Store, msgs []kafka.Message) ([]k
 		}
 		evs = append(evs, e)
 	}
-	n, err := s.ApplyEvents(ctx, evs)
+	n, err := cfg.Store.ApplyEvents(ctx, evs)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +156,60 @@ func handleBatch(ctx context.Context, s *store.Store, msgs []kafka.Message) ([]k
 	}
 	applied.Add(float64(n))
 	return rejected, nil
+}
+
+// decoded is one message of a batch: its event, or why it is rejected,
+// or neither when it was shredded.
+type decoded struct {
+	event *events.ProcedureEvent
+	err   error
+}
+
+// open decodes the messages and decrypts the sealed ones with their
+// applications' data keys, read in one query for the batch. An event
+// whose key was destroyed (its application erased) is shredded: it can
+// never be read and is skipped. An error means the batch cannot be
+// handled now (the database, or a sealed event without Config.Keys).
+func open(ctx context.Context, cfg Config, msgs []kafka.Message) ([]decoded, error) {
+	out := make([]decoded, len(msgs))
+	sealed := make([]*events.SealedProcedureEvent, len(msgs))
+	var refs []string
+	var first *events.SealedProcedureEvent
+	for i, m := range msgs {
+		out[i].event, sealed[i], out[i].err = events.DecodeProcedureEventMessage(m.Value)
+		if sealed[i] != nil {
+			refs = append(refs, sealed[i].Reference)
+			first = cmp.Or(first, sealed[i])
+		}
+	}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	if cfg.Keys == nil {
+		return nil, fmt.Errorf("projector: the topic holds sealed events (%s/%d) and no master key is configured: set %s",
+			first.Reference, first.Seq, datakeys.EnvMasterKey)
+	}
+	keys, err := cfg.Keys.ForReading(ctx, refs)
+	if err != nil {
+		return nil, fmt.Errorf("projector: %w", err)
+	}
+	for i, s := range sealed {
+		if s == nil {
+			continue
+		}
+		k, ok := keys[s.Reference]
+		switch {
+		case !ok:
+			out[i].err = fmt.Errorf("sealed event %s/%d: this database has no data key for %s (was the topic written against another database?)",
+				s.Reference, s.Seq, s.Reference)
+		case k.Destroyed:
+			cfg.Logger.Debug("skipped a shredded event of an erased application", "reference", s.Reference, "seq", s.Seq)
+			shredded.Inc()
+		default:
+			out[i].event, out[i].err = events.OpenProcedureEvent(s, k.AEAD)
+		}
+	}
+	return out, nil
 }
 
 // Rebuild empties the read models and rebuilds them from the topic; see

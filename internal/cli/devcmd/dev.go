@@ -95,6 +95,7 @@ status are still there.`,
 	cli.RegisterSetting(f, &temporalAddr, "temporal-address")
 	f.IntVar(&o.UIPort, "ui-port", temporal.DefaultDevUIPort, "Temporal Web UI port (0: no UI)")
 	cli.RegisterSetting(f, &o.PluginsDir, "plugins")
+	cli.RegisterSetting(f, &o.MasterKey, "master-key")
 	cli.RegisterLogFormat(f, &logFormat)
 	return cmd
 }
