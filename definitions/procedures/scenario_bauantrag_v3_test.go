@@ -241,3 +241,234 @@ func TestV3NeighboursEachOwnPeriodAllObjections(t *testing.T) {
 		t.Errorf("completed at %v, want after Hans's period (9 April, plus three days for late delivery)", st.CompletedAt)
 	}
 }
+
+// TestV3EinvernehmenReplacedWithHearingAndFourEyes: the Gemeinde refuses
+// its Einvernehmen for a project in the unplanned inner area (§ 34 BauGB).
+// The clerk finds the refusal unlawful and starts the replacement on its
+// own path: the Gemeinde is heard and may decide anew (ThürBO 2014 § 70
+// (3)); it keeps its refusal, the clerk replaces the Einvernehmen and a
+// second person approves. A draft permit without reasons goes back: the
+// replacement must be reasoned (§ 70 (4)).
+func TestV3EinvernehmenReplacedWithHearingAndFourEyes(t *testing.T) {
+	// Monday 1 February 2027.
+	w := v3World(t, day(2027, 2, 1), nil)
+	sub := v3Submission(t, noNeighbourInterest)
+	w.do(day(2027, 2, 4), jan, "eingangspruefung-vereinfacht", v3CheckNoBodies)
+	w.do(day(2027, 2, 5), jan, "beteiligung/gemeinde/gemeinde-einvernehmen", `{"erteilt": false, "begruendung": "Das Vorhaben fügt sich nicht ein."}`)
+	// Monday 8 February: the clerk starts the replacement. The Gemeinde
+	// has one month to decide anew: until Monday 8 March 2027.
+	w.do(day(2027, 2, 8), jan, "einvernehmen-ersetzung/ersetzung/ersetzung-pruefen",
+		`{"ersetzen": true, "begruendung": "Das Vorhaben fügt sich nach Art und Maß in die Umgebung ein (§ 34 Abs. 1 BauGB)."}`)
+	w.snapshot(day(2027, 2, 9), "hearing")
+	w.signal(day(2027, 2, 17), "gemeinde-1", evConsentHearing, `{"art": "versagung-bleibt", "text": "Der Gemeinderat bleibt bei seiner Entscheidung."}`)
+	w.do(day(2027, 2, 18), jan, "einvernehmen-ersetzung/ersetzung/ersetzung-entscheiden",
+		`{"ersetzt": true, "begruendung": "Die Versagung ist rechtswidrig: das Vorhaben ist nach § 34 BauGB zulässig."}`)
+	w.approve(day(2027, 2, 18).Add(3*time.Hour), bernd, "einvernehmen-ersetzung/ersetzung/ersetzung-entscheiden", true)
+	w.do(day(2027, 2, 22), jan, "pruefung", v3Review)
+	w.do(day(2027, 2, 23), jan, "entscheidung-entwerfen", v3DraftPermitNoReasons)
+	w.approve(day(2027, 2, 23).Add(4*time.Hour), bernd, "entscheidung-entwerfen", true)
+	// The permit replaces the Einvernehmen: reasons are required.
+	w.do(day(2027, 2, 24), jan, "begruendung-nachholen", v3DraftPermitReasoned)
+	w.approve(day(2027, 2, 24).Add(4*time.Hour), bernd, "begruendung-nachholen", true)
+	// Thursday 25 February: served; the month ends Thursday 25 March.
+	w.signal(day(2027, 2, 25), "zustellung-1", evDelivered, deliveredBy("abholbestaetigung", day(2027, 2, 25)))
+
+	res := w.runSubmission(sub, "BA-2027-V3-ERSETZUNG")
+	if res.Outcome != "approved" {
+		t.Fatalf("outcome %q, want approved", res.Outcome)
+	}
+	snap := w.snapshots["hearing"]
+	if snap.Milestone == nil {
+		t.Fatal("no milestone during the hearing")
+	}
+	milestoneIs(t, "during the Gemeinde's hearing", &snap.Milestone.Title, "ersetzung", snap.Milestone.ID,
+		"Ersetzung des Einvernehmens", "Replacing the municipality's consent")
+
+	gemeinde := mailsTo(w.outbox(), "bauamt@musterdorf.example", "Bitte um Stellungnahme")
+	if len(gemeinde) != 2 {
+		t.Fatalf("%d messages to the Gemeinde, want 2 (the request for its Einvernehmen, the hearing)", len(gemeinde))
+	}
+	contains(t, "hearing of the Gemeinde", gemeinde[1].Body, "erneute Entscheidung über das Einvernehmen",
+		"bis zum 2027-03-08", "ThürBO (2014: § 70 Abs. 3)", "§ 34 Abs. 1 BauGB")
+	if got := docsNamed(w.efile(), "Vermerk-Ersetzung-Einvernehmen"); len(got) != 1 || !strings.Contains(got[0].Content, "rechtswidrig") {
+		t.Errorf("replacement note in the e-file: %+v", got)
+	}
+	equal(t, "objection period", w.finalDues("Widerspruchsfrist"), []string{"2027-03-25"})
+	notice := mailsTo(w.outbox(), representative, "Bescheid über Ihren Bauantrag")
+	if len(notice) != 1 {
+		t.Fatalf("%d decision notices, want 1", len(notice))
+	}
+	contains(t, "decision notice", notice[0].Body, "Die Baugenehmigung wird erteilt.",
+		"Das Einvernehmen der Gemeinde wird ersetzt", "ThürBO (2014: § 70 Abs. 4)",
+		"Begründung:\nDas Vorhaben fügt sich nach § 34 BauGB ein")
+}
+
+// TestV3GemeindeIsTheAuthorityNoEinvernehmen: where the Gemeinde is itself
+// the building supervision authority (the definition's option), its
+// Einvernehmen is not asked for. The permit grants the application in
+// full and touches no neighbour, so it needs no reasons (§ 39 (2) Nr. 1
+// VwVfG).
+func TestV3GemeindeIsTheAuthorityNoEinvernehmen(t *testing.T) {
+	w := v3World(t, day(2027, 2, 1), func(src string) string {
+		return strings.Replace(src, "gemeindenMitBauaufsicht: []", `gemeindenMitBauaufsicht: ["16099001"]`, 1)
+	})
+	sub := v3Submission(t, noNeighbourInterest)
+	w.do(day(2027, 2, 4), jan, "eingangspruefung-vereinfacht", v3CheckNoBodies)
+	w.do(day(2027, 2, 5), jan, "pruefung", v3Review)
+	w.do(day(2027, 2, 8), jan, "entscheidung-entwerfen", v3DraftPermitNoReasons)
+	w.approve(day(2027, 2, 8).Add(4*time.Hour), bernd, "entscheidung-entwerfen", true)
+	// Tuesday 9 February: served; the month ends Tuesday 9 March.
+	w.signal(day(2027, 2, 9), "zustellung-1", evDelivered, deliveredBy("abholbestaetigung", day(2027, 2, 9)))
+
+	res := w.runSubmission(sub, "BA-2027-V3-STADT")
+	if res.Outcome != "approved" {
+		t.Fatalf("outcome %q, want approved", res.Outcome)
+	}
+	if n := len(mailsTo(w.outbox(), "bauamt@musterdorf.example", "")); n != 0 {
+		t.Errorf("%d messages to the Gemeinde, which is itself the authority", n)
+	}
+	for _, tk := range w.tasks() {
+		if strings.Contains(tk.Title.De, "Begründung ergänzen") || strings.Contains(tk.Title.De, "Einvernehmen") {
+			t.Errorf("unexpected task %q", tk.Title.De)
+		}
+	}
+	if got := docsNamed(w.efile(), "Vermerk-Beteiligung"); len(got) != 1 || !strings.Contains(got[0].Content, "Gemeinde (§ 36 BauGB): authority-itself") {
+		t.Errorf("consultation note: %+v", got)
+	}
+	equal(t, "objection period", w.finalDues("Widerspruchsfrist"), []string{"2027-03-09"})
+}
+
+// TestV3EnvironmentalAssessmentRoutedToClerk: a project that needs the
+// screening of an environmental impact assessment is out of scope of this
+// definition; the lead notes how it is handled, and it ends there.
+func TestV3EnvironmentalAssessmentRoutedToClerk(t *testing.T) {
+	w := v3World(t, day(2027, 2, 1), nil)
+	sub := v3Submission(t, func(p map[string]any) { field(p, "vorhaben")["uvp"] = "vorpruefung" })
+	w.do(day(2027, 2, 2), bernd, "uvp-abgabe", `{"vermerk": "Vorprüfung nach UVPG durch das Umweltamt; Antrag wird dort weitergeführt."}`)
+
+	res := w.runSubmission(sub, "BA-2027-V3-UVP")
+	if res.Outcome != "referred-eia" {
+		t.Fatalf("outcome %q, want referred-eia", res.Outcome)
+	}
+	equal(t, "milestones", w.milestones(), []string{"eingegangen", "uvp"})
+	st := w.status()
+	milestoneIs(t, "at the end", &st.Milestone.Title, "uvp", st.Milestone.ID,
+		"Prüfung der Umweltverträglichkeit", "Environmental impact assessment")
+	for _, tk := range w.tasks() {
+		if strings.Contains(tk.Title.De, "Eingangsprüfung") {
+			t.Errorf("the initial check of the standard procedure was opened: %q", tk.Title.De)
+		}
+	}
+	if got := docsNamed(w.efile(), "Vermerk-UVP"); len(got) != 1 || !strings.Contains(got[0].Content, "vorpruefung") {
+		t.Errorf("UVP note: %+v", got)
+	}
+}
+
+// TestV3ConsentDeemedAfterTwoMonthsStatementAfterOne: a body whose
+// Einvernehmen the permit needs and a body that is only heard are asked on
+// Thursday 4 February 2027; neither answers. The statement is disregarded
+// after one month (Thursday 4 March); the Einvernehmen is deemed given
+// after two (Sunday 4 April, moved to Monday 5 April). A late statement
+// that matters is recorded in the review, and its proposed condition goes
+// into the permit.
+func TestV3ConsentDeemedAfterTwoMonthsStatementAfterOne(t *testing.T) {
+	w := v3World(t, day(2027, 2, 1), nil)
+	sub := v3Submission(t, func(p map[string]any) {
+		noNeighbourInterest(p)
+		field(p, "grundstueck")["planungsrecht"] = "30"
+	})
+	w.do(day(2027, 2, 4), jan, "eingangspruefung-vereinfacht", `{"verfahren": "vereinfacht", "vollstaendig": true, "fehlendeUnterlagen": [],
+		"behoerden": [{"id": "denkmal", "name": "Untere Denkmalschutzbehörde", "email": "denkmal@lra.example", "mitwirkung": "einvernehmen"},
+		              {"id": "brandschutz", "name": "Brandschutzdienststelle", "email": "brandschutz@lra.example", "mitwirkung": "stellungnahme"}]}`)
+	w.snapshot(day(2027, 4, 5).Add(3*time.Hour), "last day of the consent period")
+	w.do(day(2027, 4, 6), jan, "pruefung", `{"ergebnis": "entscheidungsreif", "fehlendeUnterlagen": [],
+		"nachtraeglicheStellungnahmen": [{"stelle": "Brandschutzdienststelle", "inhalt": "Zufahrt für die Feuerwehr fehlt.", "erheblich": true}]}`)
+	w.do(day(2027, 4, 7), jan, "entscheidung-entwerfen", `{"ergebnis": "genehmigung-mit-nebenbestimmungen",
+		"nebenbestimmungen": [{"art": "Auflage", "text": "Eine Feuerwehrzufahrt ist herzustellen.", "vorgeschlagenVon": "Brandschutzdienststelle"}],
+		"begruendung": "Die verspätete Stellungnahme der Brandschutzdienststelle ist für die Rechtmäßigkeit erheblich.",
+		"unterzeichner": "Bernd Bauer, Sachgebietsleiter"}`)
+	w.approve(day(2027, 4, 7).Add(4*time.Hour), bernd, "entscheidung-entwerfen", true)
+	// Thursday 8 April: served; the month ends Saturday 8 May, moved to
+	// Monday 10 May.
+	w.signal(day(2027, 4, 8), "zustellung-1", evDelivered, deliveredBy("abholbestaetigung", day(2027, 4, 8)))
+
+	res := w.runSubmission(sub, "BA-2027-V3-FIKTION")
+	if res.Outcome != "approved-with-conditions" {
+		t.Fatalf("outcome %q, want approved-with-conditions", res.Outcome)
+	}
+	due := func(title string) []string {
+		var out []string
+		for _, d := range w.deadlineByTitle(title) {
+			if d.State == "running" {
+				out = append(out, d.Due)
+			}
+		}
+		return out
+	}
+	equal(t, "the statement's month", due("Stellungnahme einer Behörde"), []string{"2027-03-04"})
+	equal(t, "the consent's two months", due("Zustimmung einer Stelle"), []string{"2027-04-05"})
+	if snap := w.snapshots["last day of the consent period"]; snap.Milestone == nil || snap.Milestone.ID != "beteiligung" {
+		t.Errorf("on 5 April the consultation must still run (the Einvernehmen is deemed given only after that day): %+v", snap.Milestone)
+	}
+	if got := docsNamed(w.efile(), "Vermerk-Beteiligung"); len(got) != 1 ||
+		!strings.Contains(got[0].Content, "Zustimmungen anderer Stellen: deemed-consent; Stellungnahmen: no-statement") {
+		t.Errorf("consultation note: %+v", got)
+	}
+	requests := mailsTo(w.outbox(), "denkmal@lra.example", "Bitte um Stellungnahme")
+	if len(requests) != 1 {
+		t.Fatalf("%d requests to the Denkmalschutzbehörde, want 1", len(requests))
+	}
+	contains(t, "request for the Einvernehmen", requests[0].Body, "bis zum 2027-04-05", "gilt dann als erteilt")
+	notice := mailsTo(w.outbox(), representative, "Bescheid über Ihren Bauantrag")
+	if len(notice) != 1 {
+		t.Fatalf("%d decision notices, want 1", len(notice))
+	}
+	contains(t, "decision notice", notice[0].Body,
+		"  - Auflage: Eine Feuerwehrzufahrt ist herzustellen. (vorgeschlagen von: Brandschutzdienststelle)",
+		"Von beteiligten Stellen vorgeschlagene Nebenbestimmungen:\n  - Brandschutzdienststelle: Eine Feuerwehrzufahrt ist herzustellen.")
+	equal(t, "objection period", w.finalDues("Widerspruchsfrist"), []string{"2027-05-10"})
+}
+
+// TestV3RefusedConsentBindsRejection: a body whose Zustimmung the permit
+// needs refuses it. The refusal binds: no review of the merits, the
+// rejection is drafted, the applicant is heard (§ 28 VwVfG), and the
+// rejection is issued without a list of technical proofs.
+func TestV3RefusedConsentBindsRejection(t *testing.T) {
+	w := v3World(t, day(2027, 2, 1), nil)
+	sub := v3Submission(t, func(p map[string]any) {
+		noNeighbourInterest(p)
+		field(p, "grundstueck")["planungsrecht"] = "30"
+	})
+	w.do(day(2027, 2, 4), jan, "eingangspruefung-vereinfacht", `{"verfahren": "vereinfacht", "vollstaendig": true, "fehlendeUnterlagen": [],
+		"behoerden": [{"id": "denkmal", "name": "Untere Denkmalschutzbehörde", "email": "denkmal@lra.example", "mitwirkung": "zustimmung"}]}`)
+	w.do(day(2027, 2, 5), jan, "beteiligung/zustimmungen/zustimmungen-einholen[0]/zustimmung",
+		`{"ergebnis": "versagung", "auflagen": [], "text": "Das Vorhaben beeinträchtigt das Erscheinungsbild des Baudenkmals."}`)
+	// Monday 8 February: the rejection is drafted and approved; the
+	// hearing runs two weeks, to Monday 22 February, without a reply.
+	w.do(day(2027, 2, 8), jan, "ablehnung-entwerfen", v3DraftReject)
+	w.approve(day(2027, 2, 8).Add(4*time.Hour), bernd, "ablehnung-entwerfen", true)
+	// Wednesday 24 February: served; the month ends Wednesday 24 March.
+	w.signal(day(2027, 2, 24), "zustellung-1", evDelivered, deliveredBy("abholbestaetigung", day(2027, 2, 24)))
+
+	res := w.runSubmission(sub, "BA-2027-V3-VERSAGUNG")
+	if res.Outcome != "rejected" {
+		t.Fatalf("outcome %q, want rejected", res.Outcome)
+	}
+	for _, tk := range w.tasks() {
+		if tk.Title.De == "Vorhaben prüfen (Beteiligungsergebnisse und Einwendungen auswerten; verspätete, aber erhebliche Stellungnahmen erfassen)" {
+			t.Error("the merits were reviewed although the refusal binds")
+		}
+	}
+	if !slices.Contains(w.milestones(), "anhoerung") {
+		t.Errorf("no hearing before the rejection: %v", w.milestones())
+	}
+	notice := mailsTo(w.outbox(), representative, "Bescheid über Ihren Bauantrag")
+	if len(notice) != 1 {
+		t.Fatalf("%d decision notices, want 1", len(notice))
+	}
+	contains(t, "rejection", notice[0].Body, "Der Bauantrag wird abgelehnt.", "Begründung:\nDie erforderliche Zustimmung", "Rechtsbehelfsbelehrung:")
+	if strings.Contains(notice[0].Body, "Vor Baubeginn") {
+		t.Errorf("the rejection lists technical proofs:\n%s", notice[0].Body)
+	}
+	equal(t, "objection period", w.finalDues("Widerspruchsfrist"), []string{"2027-03-24"})
+}
