@@ -12,6 +12,13 @@
 // Expressions (decision conditions, input mappings, for-each lists) are CEL
 // and are type-checked by package definitions/expr against the
 // application schema and the outputs of steps; package definitions/diagram
-// draws a definition as Mermaid text or SVG. The bundled procedures live in
+// draws a definition as Mermaid text or SVG.
+//
+// A wait step takes the first event of its type; with collect it takes
+// every event that happened until its deadline (Step.Collect), and match
+// (Step.Match, a CEL expression over the event's data as the variable
+// event) ties an event to the wait, e.g. to the for-each item it runs for.
+// A notice issued in a for-each body is recorded per item. See
+// docs/definitions.md. The bundled procedures live in
 // package definitions/procedures.
 package definitions

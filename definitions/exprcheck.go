@@ -23,13 +23,16 @@ import (
 //	               task         the form data (typed by the form's schema;
 //	                            map(string, dyn) without a form)
 //	               wait         the event's data (typed by the event schema;
-//	                            dyn without one)
+//	                            dyn without one); with collect: a list
+//	                            of them
 //	               parallel     map(string, string): branch id -> outcome
 //	               foreach      list(string): the bodies' outcomes in item order
 //	               subprocedure string: the child procedure's outcome
 //	<as>         inside a for-each body: the current item, typed by the
 //	             element type of `items`; the body's own outputs are
 //	             visible only inside the body.
+//	event        in a wait step's match only: the event's data (typed by
+//	             the event schema).
 
 // outputDecl remembers which step declared an output variable and what
 // determines its type, to reject one name used for different data.
@@ -125,15 +128,11 @@ func (v *validator) outputType(env *expr.Env, st *Step) (expr.Type, string) {
 		}
 		return expr.MapOf(expr.DynType), "form:" + st.Form
 	case StepWait:
-		if i, ok := v.events[st.Event]; ok && len(v.p.Events[i].Schema) > 0 {
-			if t, err := env.SchemaType(st.Output, v.p.Events[i].Schema); err == nil {
-				return t, "event:" + st.Event
-			}
+		t := v.eventType(env, st.Output, st.Event)
+		if st.Collect {
+			return expr.ListOf(t), "events:" + st.Event
 		}
-		if _, ok := v.events[st.Event]; !ok {
-			v.uncertain++
-		}
-		return expr.DynType, "event:" + st.Event
+		return t, "event:" + st.Event
 	case StepParallel:
 		return expr.MapOf(expr.StringType), "parallel"
 	case StepForEach:
@@ -142,6 +141,38 @@ func (v *validator) outputType(env *expr.Env, st *Step) (expr.Type, string) {
 		return expr.StringType, "subprocedure"
 	}
 	return expr.DynType, string(st.Type)
+}
+
+// eventType is the type of an event's data: its schema's, else dyn.
+func (v *validator) eventType(env *expr.Env, name, event string) expr.Type {
+	i, ok := v.events[event]
+	if !ok {
+		v.uncertain++
+		return expr.DynType
+	}
+	if len(v.p.Events[i].Schema) > 0 {
+		if t, err := env.SchemaType(name, v.p.Events[i].Schema); err == nil {
+			return t
+		}
+	}
+	return expr.DynType
+}
+
+// checkMatch type-checks a wait step's match expression: the event's data
+// is the variable event, the flow's variables are visible, and it must
+// yield bool.
+func (v *validator) checkMatch(env *expr.Env, sp string, st *Step) {
+	mp := ptrJoin(sp, "match")
+	child := env.Extend()
+	child.Declare(expr.VarEvent, v.eventType(env, st.ID+"Event", st.Event))
+	t, ok := v.expression(child, mp, st.Match)
+	if ok && !t.IsBool() && !(t.IsDyn() && v.uncertain > 0) {
+		fix := "compare a field of the event with the item, e.g. event.nachbarId == nachbar.id"
+		if t.IsDyn() {
+			fix = "its type is only known at run time: compare explicitly (e.g. ... == true) or give the event a schema"
+		}
+		v.errAt(mp, fmt.Sprintf("match must be bool, but is %s", t), fix)
+	}
 }
 
 func (v *validator) checkExprs(env *expr.Env, base string, steps []Step, outs map[string]outputDecl, depth int) {
@@ -160,6 +191,10 @@ func (v *validator) checkExprs(env *expr.Env, base string, steps []Step, outs ma
 		switch st.Type {
 		case StepService, StepSubProcedure:
 			v.checkInputs(env, sp, st)
+		case StepWait:
+			if st.Match != "" {
+				v.checkMatch(env, sp, st)
+			}
 		case StepDecision:
 			for j, c := range st.Conditions {
 				wp := ptrJoin(ptrIndex(ptrJoin(sp, "conditions"), j), "when")

@@ -271,6 +271,19 @@ type Step struct {
 	// NoShift keeps an end on a weekend or holiday where the law excludes
 	// the shift (§ 31 (3) sentence 2, (4), (5) VwVfG).
 	NoShift bool `yaml:"noShift,omitempty" json:"noShift,omitempty"`
+	// Collect keeps the wait open until its deadline and takes every
+	// matching event that happened in the period, not just the first (e.g.
+	// all objections of a neighbour until the objection period ends). When
+	// the period ends, the flow continues at Next if at least one event was
+	// collected, else at OnExpiry; Output receives the list of the events'
+	// data in the order they arrived. Needs a deadline.
+	Collect bool `yaml:"collect,omitempty" json:"collect,omitempty"`
+	// Match, a CEL expression over the event's data (variable event) and
+	// the flow's variables, says which events belong to this wait, e.g.
+	// event.nachbarId == nachbar.id inside a for-each over the neighbours.
+	// Events that do not match stay for another wait. Empty: every event of
+	// the type matches.
+	Match string `yaml:"match,omitempty" json:"match,omitempty"`
 
 	// decision
 	Conditions []Condition `yaml:"conditions,omitempty" json:"conditions,omitempty"`

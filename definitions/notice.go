@@ -123,4 +123,14 @@ func (v *validator) checkDatedWait(f *flow, sp string, st *Step) {
 	if (st.OnLate != "" || st.LateDelivery != "") && st.Deadline == "" {
 		v.errAt(sp, "onLate and lateDelivery need a deadline", "add the period, e.g. deadline: P1M")
 	}
+	if st.Collect {
+		if st.Deadline == "" {
+			v.errAt(ptrJoin(sp, "collect"), "collect needs a deadline: it collects events until the period ends",
+				"add the period, e.g. deadline: P1M, and onExpiry: <step> for a period without events")
+		}
+		if st.OnLate != "" {
+			v.errAt(ptrJoin(sp, "onLate"), "a collecting wait takes no onLate: it ends when its period ends, and events after that stay for a later step",
+				"remove onLate, or drop collect to take only the first event")
+		}
+	}
 }

@@ -327,6 +327,23 @@ steps:
 			want: []string{`v.yaml:7:11: calendar: holiday calendar "DE-TH" is not known`},
 		},
 		{
+			name: "collect needs a deadline and match must be bool, at their lines",
+			steps: `start: w
+steps:
+  - id: w
+    type: wait
+    event: e
+    collect: true
+    match: '"x"'
+    next: done
+  - {id: done, type: end, outcome: ok}
+`,
+			want: []string{
+				`v.yaml:23:14: steps[0].collect: collect needs a deadline`,
+				`v.yaml:24:12: steps[0].match: match must be bool, but is string`,
+			},
+		},
+		{
 			name: "calendars of package calendar by default",
 			steps: `start: done
 steps:

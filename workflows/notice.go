@@ -70,8 +70,38 @@ func (r *run) issueNotice(ctx workflow.Context, step *definitions.Step, path str
 		return err
 	}
 	r.Notices[n.ID] = st
+	if item := itemScope(path); item != "" {
+		// Issued in a for-each body: each item (e.g. each neighbour) keeps
+		// its own delivery record, which the waits of the same body read.
+		// Only new runs take this (the marker is recorded), so histories
+		// of notices issued in a body before it keep their commands.
+		if workflow.GetVersion(ctx, "notice-per-item", workflow.DefaultVersion, 1) == 1 {
+			r.Notices[item+"#"+n.ID] = st
+		}
+	}
 	r.emitNotice(ctx, st, path)
 	return nil
+}
+
+// itemScope is the part of a step path that names the for-each item it
+// runs for ("nachbarn/benachrichtigen[2]" of
+// "nachbarn/benachrichtigen[2]/senden"), or "" outside a for-each body.
+func itemScope(path string) string {
+	if i := strings.LastIndex(path, "]"); i >= 0 {
+		return path[:i+1]
+	}
+	return ""
+}
+
+// notice is the delivery record a wait at path refers to: the one issued
+// for the same for-each item, else the one of the procedure.
+func (r *run) notice(id, path string) *noticeState {
+	if item := itemScope(path); item != "" {
+		if n := r.Notices[item+"#"+id]; n != nil {
+			return n
+		}
+	}
+	return r.Notices[id]
 }
 
 // deem computes the day of Bekanntgabe from what is known (recorded in the
@@ -200,6 +230,8 @@ func (r *run) eventByType(typ string) definitions.Event {
 // the day of Bekanntgabe of a notice (deadlineFrom), recomputed when the
 // proof of service or the retrieval arrives; and an event counts on the day
 // it happened, not the day it reached the engine (lateDelivery, onLate).
+// With match, only the events (and proofs) the expression takes count;
+// with collect, the wait takes every such event until the period ends.
 func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
 	ev := r.eventDef(step.Event)
 	reqID := path + "#" + strconv.Itoa(r.Visits[path])
@@ -218,7 +250,7 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 	startDay := today(ctx)
 	var n *noticeState
 	if step.DeadlineFrom != "" {
-		n = r.Notices[step.DeadlineFrom]
+		n = r.notice(step.DeadlineFrom, path)
 		if n == nil {
 			msg := fmt.Sprintf("step %s: notice %q has not been issued, so its period cannot start: issue it on a step before this one", path, step.DeadlineFrom)
 			return "", temporal.NewNonRetryableApplicationError(msg, "BadDefinition", nil)
@@ -261,18 +293,27 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 	if n != nil && n.ProofEvent != "" {
 		proofDef = r.eventByType(n.ProofEvent)
 	}
-	proofPending := func() bool {
-		return n != nil && n.State == bekanntgabe.AwaitingProof && n.ProofEvent != "" && r.pendingIndex(n.ProofEvent) >= 0
+	if step.Match != "" {
+		r.scope(ctx, vars)
+	}
+	proofIndex := func() int {
+		if n == nil || n.State != bekanntgabe.AwaitingProof || n.ProofEvent == "" {
+			return -1
+		}
+		return r.matchingIndex(n.ProofEvent, step, vars)
+	}
+	proofPending := func() bool { return proofIndex() >= 0 }
+	var collected []any
+	if step.Collect && step.Output != "" {
+		vars[step.Output] = []any{}
 	}
 
 	r.waits[reqID] = &activeWait{step: step}
 	defer delete(r.waits, reqID)
 	next, state := "", ""
 	for {
-		if proofPending() {
-			i := r.pendingIndex(n.ProofEvent)
-			e := r.Pending[i]
-			r.Pending = append(r.Pending[:i:i], r.Pending[i+1:]...)
+		if i := proofIndex(); i >= 0 {
+			e := r.take(i)
 			day, err := r.eventDay(ctx, e, proofDef)
 			if err != nil {
 				return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadEvent", err)
@@ -318,7 +359,9 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 			}
 			deadlineEvent("running")
 		}
-		cond := func() bool { return r.pendingIndex(ev.Type) >= 0 || proofPending() || r.extensionPending(reqID) }
+		cond := func() bool {
+			return r.matchingIndex(ev.Type, step, vars) >= 0 || proofPending() || r.extensionPending(reqID)
+		}
 		var timeout time.Duration
 		timed := true
 		switch {
@@ -350,22 +393,32 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 				continue
 			}
 			next, state = step.OnExpiry, "expired"
+			if step.Collect && len(collected) > 0 {
+				next, state = step.Next, "fulfilled"
+			}
 			break
 		}
 		if proofPending() || r.extensionPending(reqID) {
 			continue
 		}
-		i := r.pendingIndex(ev.Type)
-		e := r.Pending[i]
-		r.Pending = append(r.Pending[:i:i], r.Pending[i+1:]...)
+		e := r.take(r.matchingIndex(ev.Type, step, vars))
 		day, err := r.eventDay(ctx, e, ev)
 		if err != nil {
 			return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %s: %v", path, err), "BadEvent", err)
 		}
-		if step.Output != "" {
+		late := !provisional && day > dl.End
+		if step.Collect {
+			// Every event that happened in the period counts; one after
+			// its end is noted but not collected.
+			if !late {
+				collected = append(collected, decodeJSON(e.Data))
+				if step.Output != "" {
+					vars[step.Output] = collected
+				}
+			}
+		} else if step.Output != "" {
 			vars[step.Output] = decodeJSON(e.Data)
 		}
-		late := !provisional && day > dl.End
 		r.emit(ctx, events.KindTimeline, path, func(pe *events.ProcedureEvent) {
 			pe.Actor = "applicant"
 			t := ev.Title
@@ -379,6 +432,9 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 			}
 			pe.Timeline = &events.TimelineEntry{Text: events.LocalText{De: de, En: en}}
 		})
+		if step.Collect {
+			continue
+		}
 		if late {
 			next, state = step.OnLate, "expired"
 			if next == "" {

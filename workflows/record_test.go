@@ -80,6 +80,37 @@ type recordScenario struct {
 	// definition, when set, is a definition file deployed through the API
 	// before the application is submitted.
 	definition string
+	// receivedAt, when set, is the receipt time of the submission (default
+	// now): the intake takes the version valid on that day.
+	receivedAt time.Time
+}
+
+// recordDay is the day of the recording: events of the recorded
+// scenarios happen on it (the workflow's clock is the real one).
+var recordDay = time.Now().Format(time.DateOnly)
+
+// v3Receipt is a receipt day on which bauantrag 3.0.0 is valid (the
+// intake takes the version valid on the day of receipt).
+var v3Receipt = time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+
+// v3Payload is the payload of examples/bauantrag-v3.json, changed by edit.
+func v3Payload(edit func(p map[string]any)) string {
+	raw, err := os.ReadFile("../examples/bauantrag-v3.json")
+	if err != nil {
+		panic(err)
+	}
+	var sub struct {
+		Payload map[string]any `json:"payload"`
+	}
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		panic(err)
+	}
+	edit(sub.Payload)
+	b, err := json.Marshal(sub.Payload)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 var recordScenarios = []recordScenario{
@@ -178,6 +209,42 @@ var recordScenarios = []recordScenario{
 			{eventType: "de.amtsweg.applicant.notice-delivered.v1", event: `{"zugestelltAm":"2099-07-09"}`},
 			{eventType: "de.amtsweg.applicant.objection-submitted.v1", event: `{"begruendung":"Abstandsflächen"}`},
 		}},
+	// bauantrag 3.0.0: each neighbour is notified on their own channel
+	// (portal with its retrieval, post), and their objections are
+	// collected per neighbour (collect, match); recorded waiting for the
+	// Gemeinde's Einvernehmen (§ 34 BauGB).
+	{name: "bauantrag-v3-neighbours-waiting", example: "../examples/bauantrag-v3.json", receivedAt: v3Receipt,
+		waitAt: "beteiligung/gemeinde/gemeinde-einvernehmen",
+		actions: []recordAction{
+			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
+			{eventType: "de.amtsweg.neighbour.notification-retrieved.v1", event: `{"nachbarId":"n1","abgerufenAm":"` + recordDay + `"}`},
+			{eventType: "de.amtsweg.neighbour.objection-submitted.v1", event: `{"nachbarId":"n2","name":"Grete Grenz","begruendung":"Verschattung","eingegangenAm":"` + recordDay + `"}`},
+			{eventType: "de.amtsweg.neighbour.objection-submitted.v1", event: `{"nachbarId":"n1","name":"Hans Nachbar","begruendung":"Abstand","eingegangenAm":"` + recordDay + `"}`},
+			{eventType: "de.amtsweg.neighbour.objection-submitted.v1", event: `{"nachbarId":"n2","name":"Grete Grenz","begruendung":"Regenrinne","eingegangenAm":"` + recordDay + `"}`},
+		}},
+	// bauantrag 3.0.0: a project needing an environmental impact
+	// assessment is routed to a clerk and handled outside the definition.
+	{name: "bauantrag-v3-uvp-referred", key: "bauantrag", receivedAt: v3Receipt, outcome: "referred-eia",
+		payload: v3Payload(func(p map[string]any) { p["vorhaben"].(map[string]any)["uvp"] = "erforderlich" }),
+		actions: []recordAction{
+			task("uvp-abgabe", teamLead, `{"vermerk":"Abgabe an das Sachgebiet Immissionsschutz; UVP nach UVPG."}`),
+		}},
+	// bauantrag 3.0.0: the Gemeinde refuses its Einvernehmen, the clerk
+	// starts the replacement and hears it, and it consents after all;
+	// recorded waiting at the review.
+	{name: "bauantrag-v3-ersetzung-consent-waiting", key: "bauantrag", receivedAt: v3Receipt, waitAt: "pruefung",
+		payload: v3Payload(func(p map[string]any) {
+			p["abweichungen"] = []any{}
+			for _, n := range p["nachbarn"].([]any) {
+				n.(map[string]any)["zugestimmt"] = true
+			}
+		}),
+		actions: []recordAction{
+			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
+			task("beteiligung/gemeinde/gemeinde-einvernehmen", clerk, `{"erteilt":false,"begruendung":"Das Vorhaben fügt sich nicht ein."}`),
+			task("einvernehmen-ersetzung/ersetzung/ersetzung-pruefen", clerk, `{"ersetzen":true,"begruendung":"Das Vorhaben fügt sich nach § 34 BauGB ein."}`),
+			{eventType: "de.amtsweg.municipality.consent-hearing-reply.v1", event: `{"art":"einvernehmen-erteilt"}`},
+		}},
 	// A decision posted on 2025-01-02: the objection period ended on
 	// 2025-02-06, long before the recording; the procedure becomes final.
 	{name: "notice-post-period-passed-final", definition: "testdata/definitions/notice-test.yaml", key: "notice-test",
@@ -262,7 +329,11 @@ func playScenario(ctx context.Context, t *testing.T, d *devstack.Dev, sc recordS
 		deployFile(ctx, t, d, sc.definition)
 	}
 	w := kafkabus.NewWriter(d.Brokers, events.TopicIntake)
-	rc, err := intake.Submit(ctx, w, sub, time.Now())
+	receivedAt := time.Now()
+	if !sc.receivedAt.IsZero() {
+		receivedAt = sc.receivedAt
+	}
+	rc, err := intake.Submit(ctx, w, sub, receivedAt)
 	w.Close()
 	if err != nil {
 		t.Fatalf("submit: %v", err)

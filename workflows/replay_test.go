@@ -72,6 +72,11 @@ var requiredHistories = []string{
 	"gewerbeanmeldung-approval-approved-direct",
 	"gewerbeanmeldung-approval-refused",
 	"gewerbeanmeldung-four-eyes-rework-rejected",
+	// bauantrag 3.0.0: notices per for-each item, waits that collect and
+	// match events (neighbours), the UVP routing and the Ersetzung path.
+	"bauantrag-v3-neighbours-waiting",
+	"bauantrag-v3-uvp-referred",
+	"bauantrag-v3-ersetzung-consent-waiting",
 }
 
 func newReplayer(t *testing.T) worker.WorkflowReplayer {

@@ -1,11 +1,13 @@
 package workflows
 
 import (
+	"maps"
 	"strconv"
 
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/amtsweg/amtsweg/definitions"
+	"github.com/amtsweg/amtsweg/definitions/expr"
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
@@ -56,6 +58,34 @@ func (r *run) pendingIndex(typ string) int {
 	return -1
 }
 
+// matchingIndex is the index of the first pending event of type typ that
+// the wait step's match expression takes (any such event without one), or
+// -1. An event the expression cannot be evaluated on (e.g. a field it
+// reads is missing) does not match: it stays pending for another wait.
+func (r *run) matchingIndex(typ string, step *definitions.Step, vars map[string]any) int {
+	for i, e := range r.Pending {
+		if e.Type != typ {
+			continue
+		}
+		if step.Match == "" {
+			return i
+		}
+		scope := maps.Clone(vars)
+		scope[expr.VarEvent] = decodeJSON(e.Data)
+		if ok, err := evalBool(step.Match, scope); err == nil && ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// take removes the pending event at i and returns it.
+func (r *run) take(i int) contract.ApplicantEvent {
+	e := r.Pending[i]
+	r.Pending = append(r.Pending[:i:i], r.Pending[i+1:]...)
+	return e
+}
+
 func (r *run) eventDef(id string) definitions.Event {
 	for _, e := range r.def.Events {
 		if e.ID == id {
@@ -69,7 +99,7 @@ func (r *run) eventDef(id string) definitions.Event {
 // the clocks it names are paused and the applicant sees what is asked of
 // them; on expiry the flow takes the onExpiry path.
 func (r *run) runWait(ctx workflow.Context, step *definitions.Step, path string, vars map[string]any) (string, error) {
-	if step.DeadlineFrom != "" || step.LateDelivery != "" || step.OnLate != "" || step.ExtendableBy != "" {
+	if step.DeadlineFrom != "" || step.LateDelivery != "" || step.OnLate != "" || step.ExtendableBy != "" || step.Collect || step.Match != "" {
 		// Only definitions that use these fields take this path, so the
 		// commands of recorded histories do not change.
 		return r.runWaitDated(ctx, step, path, vars)

@@ -223,3 +223,20 @@ func BenchmarkSVG(b *testing.B) {
 		}
 	}
 }
+
+// TestCollectingWait: a wait that collects every matching event shows its
+// match and that it collects until the period ends, and its expiry edge
+// says that none arrived.
+func TestCollectingWait(t *testing.T) {
+	t.Parallel()
+	p := load(t, "../procedures/bauantrag-v3.yaml")
+	m := Mermaid(p)
+	for _, want := range []string{
+		"<b>Einwendungsfrist eines Nachbarn</b><br/>auf nachbar-einwendung<br/>nur wenn event.nachbarId == nachbar.id<br/>sammelt alle bis Fristende",
+		"Frist abgelaufen (P2W), keine eingegangen",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("diagram lacks %q", want)
+		}
+	}
+}

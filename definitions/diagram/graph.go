@@ -74,6 +74,7 @@ type vocab struct {
 	role, due, overdue, escalate, notify, fourEyes, event, deadline   string
 	pauses, expired, otherwise, onError, output, milestone, outcome   string
 	branch, each, in, startsClock, stopsClock, request                string
+	collect, match, noEvents                                          string
 }
 
 var vocabs = map[string]vocab{
@@ -85,6 +86,7 @@ var vocabs = map[string]vocab{
 		expired: "Frist abgelaufen", otherwise: "sonst", onError: "Fehler", output: "→",
 		milestone: "Meilenstein", outcome: "Ergebnis", branch: "Zweig", each: "für jedes", in: "in",
 		startsClock: "startet", stopsClock: "stoppt", request: "Anforderung",
+		collect: "sammelt alle bis Fristende", match: "nur wenn", noEvents: "keine eingegangen",
 	},
 	"en": {
 		start: "Start", service: "Service", task: "Task", wait: "Wait", decision: "Decision",
@@ -94,6 +96,7 @@ var vocabs = map[string]vocab{
 		expired: "deadline passed", otherwise: "otherwise", onError: "error", output: "→",
 		milestone: "milestone", outcome: "outcome", branch: "branch", each: "for each", in: "in",
 		startsClock: "starts", stopsClock: "stops", request: "request",
+		collect: "collects all until the period ends", match: "only if", noEvents: "none received",
 	},
 }
 
@@ -163,7 +166,11 @@ func (b *builder) build(steps []definitions.Step, start string, header []line, d
 		default:
 			add(st.Next, "", false, false)
 			if st.Type == definitions.StepWait && st.OnExpiry != "" {
-				add(st.OnExpiry, b.v.expired+" ("+st.Deadline+")", true, true)
+				label := b.v.expired + " (" + st.Deadline + ")"
+				if st.Collect {
+					label += ", " + b.v.noEvents
+				}
+				add(st.OnExpiry, label, true, true)
 			}
 			if st.Type == definitions.StepService && st.OnError != "" {
 				add(st.OnError, b.v.onError, true, false)
@@ -209,6 +216,12 @@ func (b *builder) node(st *definitions.Step, id string, depth int) *node {
 	case definitions.StepWait:
 		n.kind, n.tag = kWait, v.wait
 		detail(v.event + " " + st.Event)
+		if st.Match != "" {
+			detail(v.match + " " + st.Match)
+		}
+		if st.Collect {
+			detail(v.collect)
+		}
 		if st.Deadline != "" {
 			deadline(v.deadline + ": " + st.Deadline)
 		}

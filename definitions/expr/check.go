@@ -51,6 +51,9 @@ const (
 	// VarOptions is the definition's options (map(string, dyn)); declared
 	// only in definitions that have options.
 	VarOptions = "options"
+	// VarEvent is the data of the event a wait step's match expression
+	// tests, typed by the event's schema; declared only there.
+	VarEvent = "event"
 )
 
 // Env declares the variables an expression may use and their types. The

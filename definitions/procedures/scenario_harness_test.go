@@ -284,9 +284,14 @@ func loadExampleBytes(t *testing.T, raw []byte) submission {
 // scripted scenario to its end.
 func (w *world) run(example, reference string) contract.Result {
 	w.t.Helper()
-	sub := loadExample(w.t, example)
+	return w.runSubmission(loadExample(w.t, example), reference)
+}
+
+// runSubmission is run for a submission built by the test.
+func (w *world) runSubmission(sub submission, reference string) contract.Result {
+	w.t.Helper()
 	if sub.Procedure != w.ref.Key {
-		w.t.Fatalf("%s is for procedure %q", example, sub.Procedure)
+		w.t.Fatalf("the submission is for procedure %q, not %q", sub.Procedure, w.ref.Key)
 	}
 	w.reference = reference
 	w.env.ExecuteWorkflow(workflows.ProcedureWorkflow, workflows.Input{Input: contract.Input{
