@@ -33,7 +33,9 @@ import (
 // scenario tests in definitions/procedures work them by hand.
 func TestBuildingPermitHearingWithdrawalEndToEnd(t *testing.T) {
 	dir := e2e.DataDir(t)
-	d := e2e.Start(t, dir)
+	// bauantrag 2.0.0 is the version valid on 5 December 2026 (from
+	// 1 December 2026).
+	d := e2e.StartOn(t, dir, time.Date(2026, time.December, 5, 12, 0, 0, 0, time.UTC))
 	defer d.Stop()
 
 	mint := func(p auth.Principal) string {
@@ -72,6 +74,9 @@ func TestBuildingPermitHearingWithdrawalEndToEnd(t *testing.T) {
 
 	complete(jan, `{"verfahren": "vereinfacht", "vollstaendig": true, "fehlendeUnterlagen": [], "behoerden": []}`)
 	milestone("beteiligung", "Beteiligung", "Consultation")
+	if v := view(t, d, rc.Reference, rc.AccessCode, "de"); v.Procedure.Key != "bauantrag" || v.Procedure.Version != "2.0.0" {
+		t.Fatalf("procedure %+v, want bauantrag 2.0.0", v.Procedure)
+	}
 	complete(jan, `{"erteilt": true}`)
 	complete(jan, `{"ergebnis": "entscheidungsreif", "fehlendeUnterlagen": []}`)
 	complete(jan, `{"ergebnis": "ablehnung", "nebenbestimmungen": [], "begruendung": "Die Abstandsflächen sind nicht eingehalten (§ 6 ThürBO)."}`)

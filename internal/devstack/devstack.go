@@ -61,6 +61,13 @@ type Options struct {
 	// started from; default os.Executable().
 	Executable string
 	Logger     *slog.Logger
+	// VersionsValidOn pins the day on which new applications choose their
+	// procedure version (stack.Config.VersionsValidOn): every application
+	// takes the versions valid on that day, whatever day it arrives. Zero:
+	// its receipt day. End-to-end tests pin it (internal/e2e) so that a
+	// bundled version whose validFrom comes (gewerbeanmeldung 2.0.0 on
+	// 2027-01-01) does not silently switch the procedure they run.
+	VersionsValidOn time.Time
 	// Configure, when set, adjusts the processes' configuration before they
 	// start (the benchmark suite compares settings with it).
 	Configure func(*stack.Config)
@@ -198,7 +205,8 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		OIDCAudience: auth.DefaultAudience,
 		Logger:       o.Logger,
 		// On loopback in development, /metrics stays on the API's port.
-		MetricsOnAPI: true,
+		MetricsOnAPI:    true,
+		VersionsValidOn: o.VersionsValidOn,
 	}
 	if o.Configure != nil {
 		o.Configure(&scfg)
