@@ -179,7 +179,7 @@ func TestTemplateChecks(t *testing.T) {
 	}
 	want := []string{"application-complete", "application-withdrawn", "continuation-prohibited", "decision", "decision-period-extended", "deemed-approval",
 		"documents-missing", "hearing", "neighbour-notification", "participation-request", "permit-free-notice", "receipt-confirmation",
-		"task-assigned", "task-overdue", "trade-receipt", "withdrawal-confirmed"}
+		"resident-parking-permit", "resident-parking-refused", "task-assigned", "task-overdue", "trade-receipt", "withdrawal-confirmed"}
 	if got := strings.Join(tpl.Names(), ","); got != strings.Join(want, ",") {
 		t.Errorf("embedded templates = %s", got)
 	}
