@@ -19,6 +19,7 @@ import (
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/auth"
 	"github.com/amtsweg/amtsweg/internal/devstack"
+	"github.com/amtsweg/amtsweg/internal/e2e"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/workers/intake"
 	"github.com/amtsweg/amtsweg/workflows/contract"
@@ -298,9 +299,12 @@ func startDev(t *testing.T) *devstack.Dev {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// The recorded scenarios are written for the versions valid on
+	// e2e.VersionsDay, not for whichever the recording day selects.
 	d, err := devstack.Start(ctx, devstack.Options{
 		DataDir: dir, APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", Executable: exe,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		VersionsValidOn: e2e.VersionsDay,
 	})
 	if err != nil {
 		t.Fatalf("start dev stack: %v", err)

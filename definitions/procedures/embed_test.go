@@ -15,7 +15,7 @@ import (
 
 // standardCatalog describes the activities every installation offers and
 // bundled procedures may therefore call: the built-in plugin "amtsweg" and
-// the bundled plugins efile, fees, notify and xbau, as they describe
+// the bundled plugins efile, fees, melderegister, notify and xbau, as they describe
 // themselves.
 func standardCatalog(t *testing.T) definitions.Activities {
 	t.Helper()
@@ -24,7 +24,7 @@ func standardCatalog(t *testing.T) definitions.Activities {
 		t.Fatal(err)
 	}
 	ps := []plugins.InProcess{builtin}
-	for _, name := range []string{"efile", "fees", "notify", "xbau"} {
+	for _, name := range []string{"efile", "fees", "melderegister", "notify", "xbau"} {
 		t.Setenv("AMTSWEG_DATA_DIR", filepath.Join(t.TempDir(), name))
 		t.Setenv("AMTSWEG_NOTIFY_TRANSPORT", "file")
 		t.Setenv("AMTSWEG_NOTIFY_FROM", "Bauaufsicht <bauaufsicht@lra.example>")

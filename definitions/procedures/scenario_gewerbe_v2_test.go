@@ -25,11 +25,13 @@ const (
 	sent          = `{"uebermitteltAm": "2026-03-20"}`
 )
 
-// notifyBodies scripts the three § 14 (8) GewO notifications at when.
+// notifyBodies scripts the four notifications at when: three bodies of
+// § 14 (8) GewO and the statistics office (§ 14 (13) GewO).
 func (w *world) notifyBodies(when time.Time) {
 	w.do(when, gerd, "mitteilungen/finanzamt/mitteilung-finanzamt", sent)
 	w.do(when.Add(10*time.Minute), gerd, "mitteilungen/kammer/mitteilung-kammer", sent)
 	w.do(when.Add(20*time.Minute), gerd, "mitteilungen/weitere/mitteilung-weitere", sent)
+	w.do(when.Add(30*time.Minute), gerd, "mitteilungen/statistik/mitteilung-statistik", sent)
 }
 
 func (w *world) taskDue(title string) string {
@@ -157,7 +159,16 @@ func TestGewerbeV2NoPermitProhibition(t *testing.T) {
 	if st.Milestone == nil || st.Milestone.Title.De != "Fortsetzung untersagt" || st.Milestone.Title.En != "Continuation prohibited" {
 		t.Errorf("final milestone %+v", st.Milestone)
 	}
-	if m := mailsTo(w.outbox(), "max.mustermann@example.org", "Untersagung"); len(m) != 1 {
+	// The hearing is a letter: the facts the clerk found, the day to answer
+	// by (two weeks from Tuesday 10 March 2026: Tuesday 24 March 2026),
+	// and that the notification stays effective.
+	if h := mailsTo(w.outbox(), "max.mustermann@example.org", "Anhörung vor einer Untersagung"); len(h) != 1 {
+		t.Errorf("hearing letters: %+v", h)
+	} else {
+		contains(t, "hearing", h[0].Body, "Keine Erlaubnis nach § 34c GewO vorgelegt.", "bis zum 2026-03-24", "§ 28 Abs. 1 VwVfG",
+			"§ 15 Abs. 2 GewO", "Ihre Gewerbeanzeige bleibt wirksam")
+	}
+	if m := mailsTo(w.outbox(), "max.mustermann@example.org", "Untersagung der Fortsetzung des Gewerbes"); len(m) != 1 {
 		t.Errorf("prohibition orders: %+v", m)
 	} else {
 		contains(t, "prohibition", m[0].Body, "§ 15 Abs. 2 GewO", "§ 34c GewO", "Rechtsbehelfsbelehrung", "innerhalb eines Monats nach Bekanntgabe Widerspruch",

@@ -128,14 +128,15 @@ func (p *projection) events() []*events.ProcedureEvent {
 // pluginEnv is the configuration each bundled plugin is built with, besides
 // its own AMTSWEG_DATA_DIR.
 var pluginEnv = map[string]map[string]string{
-	"efile":  {},
-	"fees":   {"AMTSWEG_FEES_SCHEDULE": ""},
-	"notify": {"AMTSWEG_NOTIFY_TRANSPORT": "file", "AMTSWEG_NOTIFY_FROM": "Bauaufsicht Musterland <bauaufsicht@lra-musterland.example>"},
-	"xbau":   {"AMTSWEG_XBAU_AUTHORITY_ID": "", "AMTSWEG_XBAU_AUTHORITY_NAME": ""},
+	"efile":         {},
+	"fees":          {"AMTSWEG_FEES_SCHEDULE": "", "AMTSWEG_FEES_PARKING_SCHEDULE": ""},
+	"melderegister": {"AMTSWEG_MELDEREGISTER_DATA": ""},
+	"notify":        {"AMTSWEG_NOTIFY_TRANSPORT": "file", "AMTSWEG_NOTIFY_FROM": "Bauaufsicht Musterland <bauaufsicht@lra-musterland.example>"},
+	"xbau":          {"AMTSWEG_XBAU_AUTHORITY_ID": "", "AMTSWEG_XBAU_AUTHORITY_NAME": ""},
 }
 
 // newHost starts the plugin host with Amtsweg's built-in activities and the
-// bundled plugins fees, notify, efile and xbau, each made in-process with
+// bundled plugins fees, melderegister, notify, efile and xbau, each made in-process with
 // its own data directory below dataDir.
 func newHost(t *testing.T, st *store.Store, dataDir string) *host.Host {
 	t.Helper()
@@ -287,11 +288,11 @@ func (w *world) run(example, reference string) contract.Result {
 	return w.runSubmission(loadExample(w.t, example), reference)
 }
 
-// runSubmission is run for a submission built by the test.
+// runSubmission is run with the application sub.
 func (w *world) runSubmission(sub submission, reference string) contract.Result {
 	w.t.Helper()
 	if sub.Procedure != w.ref.Key {
-		w.t.Fatalf("the submission is for procedure %q, not %q", sub.Procedure, w.ref.Key)
+		w.t.Fatalf("the application is for procedure %q, the world runs %q", sub.Procedure, w.ref.Key)
 	}
 	w.reference = reference
 	w.env.ExecuteWorkflow(workflows.ProcedureWorkflow, workflows.Input{Input: contract.Input{

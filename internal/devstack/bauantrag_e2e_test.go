@@ -3,13 +3,7 @@ package devstack_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"mime"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +27,9 @@ import (
 // scenario tests in definitions/procedures work them by hand.
 func TestBuildingPermitHearingWithdrawalEndToEnd(t *testing.T) {
 	dir := e2e.DataDir(t)
-	d := e2e.Start(t, dir)
+	// bauantrag 2.0.0 is the version valid on 5 December 2026 (from
+	// 1 December 2026).
+	d := e2e.StartOn(t, dir, time.Date(2026, time.December, 5, 12, 0, 0, 0, time.UTC))
 	defer d.Stop()
 
 	mint := func(p auth.Principal) string {
@@ -72,6 +68,9 @@ func TestBuildingPermitHearingWithdrawalEndToEnd(t *testing.T) {
 
 	complete(jan, `{"verfahren": "vereinfacht", "vollstaendig": true, "fehlendeUnterlagen": [], "behoerden": []}`)
 	milestone("beteiligung", "Beteiligung", "Consultation")
+	if v := view(t, d, rc.Reference, rc.AccessCode, "de"); v.Procedure.Key != "bauantrag" || v.Procedure.Version != "2.0.0" {
+		t.Fatalf("procedure %+v, want bauantrag 2.0.0", v.Procedure)
+	}
 	complete(jan, `{"erteilt": true}`)
 	complete(jan, `{"ergebnis": "entscheidungsreif", "fehlendeUnterlagen": []}`)
 	complete(jan, `{"ergebnis": "ablehnung", "nebenbestimmungen": [], "begruendung": "Die Abstandsflächen sind nicht eingehalten (§ 6 ThürBO)."}`)
@@ -108,29 +107,9 @@ func TestBuildingPermitHearingWithdrawalEndToEnd(t *testing.T) {
 	// The letters: the hearing and the withdrawal confirmation, each naming
 	// the withdrawal fee (1,920 EUR full fee for 320,000 EUR in the
 	// simplified procedure, a quarter on withdrawal), and no decision.
-	mails, err := filepath.Glob(filepath.Join(dir, "plugins", "notify", "outbox", "*.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	type msg struct{ subject, body string }
-	var msgs []msg
-	dec := new(mime.WordDecoder)
-	for _, f := range mails {
-		raw, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := mail.ReadMessage(raw)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		subject, _ := dec.DecodeHeader(m.Header.Get("Subject"))
-		body, _ := io.ReadAll(quotedprintable.NewReader(m.Body))
-		raw.Close()
-		msgs = append(msgs, msg{subject, string(body)})
-	}
-	find := func(prefix string) []msg {
-		var out []msg
+	msgs := outbox(t, dir)
+	find := func(prefix string) []sentMail {
+		var out []sentMail
 		for _, m := range msgs {
 			if strings.HasPrefix(m.subject, prefix) {
 				out = append(out, m)

@@ -22,6 +22,10 @@ import (
 
 // citizenView is the status document as the citizen's portal reads it.
 type citizenView struct {
+	Procedure struct {
+		Key     string `json:"key"`
+		Version string `json:"version"`
+	} `json:"procedure"`
 	Milestone *struct {
 		ID    string `json:"id"`
 		Title string `json:"title"`
@@ -215,7 +219,10 @@ func projections(t *testing.T, d *devstack.Dev) map[string]string {
 // English. Finally the read models are dropped and rebuilt from the event
 // topic, and come back row for row.
 func TestCitizenAnswersRequestThroughKafka(t *testing.T) {
-	d := e2e.Start(t, e2e.DataDir(t))
+	// This is gewerbeanmeldung 1.0.0 (request with Rücknahmefiktion, then
+	// the receipt): the version valid on 5 December 2026; 2.0.0 takes over
+	// on 1 January 2027.
+	d := e2e.StartOn(t, e2e.DataDir(t), time.Date(2026, time.December, 5, 12, 0, 0, 0, time.UTC))
 	defer d.Stop()
 	// The day in Berlin before submitting: the procedure's days are this
 	// day or later (a day later if the test crosses midnight).
@@ -225,6 +232,9 @@ func TestCitizenAnswersRequestThroughKafka(t *testing.T) {
 
 	awaitMilestone(t, d, ref, code, "in-pruefung")
 	v := view(t, d, ref, code, "de")
+	if v.Procedure.Key != "gewerbeanmeldung" || v.Procedure.Version != "1.0.0" {
+		t.Fatalf("procedure %+v, want gewerbeanmeldung 1.0.0", v.Procedure)
+	}
 	if !strings.Contains(v.timeline(), "Ihre Gewerbeanmeldung ist eingegangen.") {
 		t.Errorf("timeline after receipt: %s", v.timeline())
 	}

@@ -65,6 +65,13 @@ type Options struct {
 	// MasterKey wraps the applications' data keys (base64, 32 bytes); empty
 	// keeps one in <DataDir>/master.key, generated on the first start.
 	MasterKey string
+	// VersionsValidOn pins the day on which new applications choose their
+	// procedure version (stack.Config.VersionsValidOn): every application
+	// takes the versions valid on that day, whatever day it arrives. Zero:
+	// its receipt day. End-to-end tests pin it (internal/e2e) so that a
+	// bundled version whose validFrom comes (gewerbeanmeldung 2.0.0 on
+	// 2027-01-01) does not silently switch the procedure they run.
+	VersionsValidOn time.Time
 	// Configure, when set, adjusts the processes' configuration before they
 	// start (the benchmark suite compares settings with it).
 	Configure func(*stack.Config)
@@ -208,8 +215,9 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		OIDCAudience: auth.DefaultAudience,
 		Logger:       o.Logger,
 		// On loopback in development, /metrics stays on the API's port.
-		MetricsOnAPI: true,
-		MasterKey:    o.MasterKey,
+		MetricsOnAPI:    true,
+		MasterKey:       o.MasterKey,
+		VersionsValidOn: o.VersionsValidOn,
 	}
 	if o.Configure != nil {
 		o.Configure(&scfg)

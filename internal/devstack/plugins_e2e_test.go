@@ -324,6 +324,7 @@ func startWithPlugins(t *testing.T, dir, pluginDir string) *devstack.Dev {
 		CatalogInterval: 500 * time.Millisecond,
 		Executable:      exe,
 		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		VersionsValidOn: e2e.VersionsDay,
 	})
 	if err != nil {
 		t.Fatalf("start dev stack: %v", err)

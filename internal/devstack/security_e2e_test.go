@@ -64,6 +64,7 @@ func TestSecurityProbes(t *testing.T) {
 	defer cancel()
 	d, err := devstack.Start(ctx, devstack.Options{
 		DataDir: e2e.DataDir(t), APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", Executable: exe,
+		VersionsValidOn: e2e.VersionsDay,
 		// A short read timeout, so that the slow-body probe ends soon.
 		Configure: func(c *stack.Config) { c.HTTP.ReadTimeout = 2 * time.Second },
 	})

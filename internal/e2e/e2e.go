@@ -82,23 +82,44 @@ func DataDir(t testing.TB) string {
 	return dir
 }
 
+// VersionsDay is the day on which the stacks this package starts choose
+// each application's procedure version (devstack.Options.VersionsValidOn),
+// unless a test names another day (StartOn, StartStackOn). The receipt
+// day must not decide it: when a bundled version's validFrom comes (e.g.
+// gewerbeanmeldung 2.0.0 on 2027-01-01), every test would silently switch
+// to it. Move this day on, and adapt the tests, when the bundled versions
+// the tests run are meant to change. A test that asserts a version names
+// its day itself.
+var VersionsDay = time.Date(2026, time.December, 5, 12, 0, 0, 0, time.UTC)
+
 // StartStack starts the dev stack in dir, as `amtsweg dev` does: a private
 // PostgreSQL cluster in dir, Kafka and the API on free ports, and the test
 // binary as the multi-call executable of the bundled plugins (so the
-// package's TestMain must call ServeBundledPlugin or Main).
-// configure, when given, adjusts the processes' configuration (e.g. a
-// short interval of a periodic job).
+// package's TestMain must call ServeBundledPlugin or Main). Applications
+// take the procedure versions valid on VersionsDay. configure, when given,
+// adjusts the processes' configuration (e.g. a short interval of a
+// periodic job).
 func StartStack(ctx context.Context, dir string, configure ...func(*stack.Config)) (*devstack.Dev, error) {
+	return StartStackOn(ctx, dir, VersionsDay, configure...)
+}
+
+// StartStackOn is StartStack with applications taking the procedure
+// versions valid on the day versionsOn.
+func StartStackOn(ctx context.Context, dir string, versionsOn time.Time, configure ...func(*stack.Config)) (*devstack.Dev, error) {
+	if versionsOn.IsZero() {
+		return nil, errors.New("e2e: a day to choose procedure versions on is required (a test must not depend on the day it runs)")
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	d, err := devstack.Start(ctx, devstack.Options{
-		DataDir:    dir,
-		APIAddr:    "127.0.0.1:0",
-		KafkaAddr:  "127.0.0.1:0",
-		Executable: exe,
-		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		DataDir:         dir,
+		APIAddr:         "127.0.0.1:0",
+		KafkaAddr:       "127.0.0.1:0",
+		Executable:      exe,
+		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		VersionsValidOn: versionsOn,
 		Configure: func(c *stack.Config) {
 			for _, f := range configure {
 				f(c)
@@ -159,9 +180,16 @@ func AwaitProjected(t testing.TB, apiURL, ref string) {
 // the stack (it may restart it on the same dir).
 func Start(t testing.TB, dir string, configure ...func(*stack.Config)) *devstack.Dev {
 	t.Helper()
+	return StartOn(t, dir, VersionsDay, configure...)
+}
+
+// StartOn is Start with applications taking the procedure versions valid
+// on the day versionsOn; tests that assert a version start with it.
+func StartOn(t testing.TB, dir string, versionsOn time.Time, configure ...func(*stack.Config)) *devstack.Dev {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, err := StartStack(ctx, dir, configure...)
+	d, err := StartStackOn(ctx, dir, versionsOn, configure...)
 	if err != nil {
 		t.Fatal(err)
 	}

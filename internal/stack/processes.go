@@ -182,6 +182,7 @@ func (s *Stack) RunIntake(ctx context.Context) error {
 		Logger:   s.Log.With("component", "intake"),
 
 		IntakeConsumers: s.Config.IntakeConsumers,
+		VersionsValidOn: s.Config.VersionsValidOn,
 	})
 }
 

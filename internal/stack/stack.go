@@ -66,6 +66,10 @@ type Config struct {
 	// IntakeConsumers is how many intake consumers run (default
 	// intake.DefaultIntakeConsumers).
 	IntakeConsumers int
+	// VersionsValidOn pins the day on which the intake chooses each new
+	// application's procedure version (intake.Config.VersionsValidOn);
+	// zero: the application's receipt day, as in production.
+	VersionsValidOn time.Time
 	// TemporalCompression is the gRPC compression of requests to Temporal:
 	// "gzip", "none", or "" for the default: none when TemporalAddress is a
 	// loopback address (the embedded server of amtsweg dev, where

@@ -8,6 +8,7 @@ import (
 	"github.com/amtsweg/amtsweg/plugins/efile"
 	"github.com/amtsweg/amtsweg/plugins/fees"
 	httpadapter "github.com/amtsweg/amtsweg/plugins/http"
+	"github.com/amtsweg/amtsweg/plugins/melderegister"
 	"github.com/amtsweg/amtsweg/plugins/notify"
 	"github.com/amtsweg/amtsweg/plugins/sdk"
 	"github.com/amtsweg/amtsweg/plugins/xbau"
@@ -16,11 +17,12 @@ import (
 // constructors build each bundled plugin from its environment
 // configuration (see plugins/README.md).
 var constructors = map[string]func() (sdk.Plugin, error){
-	"efile":  efile.Plugin,
-	"fees":   fees.Plugin,
-	"http":   httpadapter.Plugin,
-	"notify": notify.Plugin,
-	"xbau":   xbau.Plugin,
+	"efile":         efile.Plugin,
+	"fees":          fees.Plugin,
+	"http":          httpadapter.Plugin,
+	"melderegister": melderegister.Plugin,
+	"notify":        notify.Plugin,
+	"xbau":          xbau.Plugin,
 }
 
 // Names lists the bundled plugins, sorted.

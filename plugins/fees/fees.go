@@ -305,9 +305,13 @@ func perMille(costs, rate *big.Rat) *big.Rat {
 }
 
 // round rounds half up to cents or euros, as the schedule says.
-func (s *Schedule) round(x *big.Rat) *big.Rat {
+func (s *Schedule) round(x *big.Rat) *big.Rat { return round(x, s.Rounding) }
+
+// round rounds x >= 0 half up to cents, or to euros when rounding is
+// "euro".
+func round(x *big.Rat, rounding string) *big.Rat {
 	unit := big.NewRat(1, 100)
-	if s.Rounding == "euro" {
+	if rounding == "euro" {
 		unit = big.NewRat(1, 1)
 	}
 	q := new(big.Rat).Quo(x, unit)

@@ -8,16 +8,24 @@ import (
 	"github.com/amtsweg/amtsweg/plugins/sdk"
 )
 
-// Version is the fees plugin's version.
-const Version = "1.0.0"
+// Version is the fees plugin's version (1.1.0: fees.resident-parking).
+const Version = "1.1.0"
 
-// Plugin returns the fees plugin with the schedule from LoadSchedule.
+// Plugin returns the fees plugin with the schedule from LoadSchedule and,
+// as fees.resident-parking, the resident-parking schedule from
+// LoadParkingSchedule.
 func Plugin() (sdk.Plugin, error) {
 	s, err := LoadSchedule()
 	if err != nil {
 		return sdk.Plugin{}, err
 	}
-	return New(s), nil
+	ps, err := LoadParkingSchedule()
+	if err != nil {
+		return sdk.Plugin{}, err
+	}
+	p := New(s)
+	p.Activities = append(p.Activities, ps.Activity())
+	return p, nil
 }
 
 // New returns the fees plugin computing with schedule s. Its activity

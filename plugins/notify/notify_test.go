@@ -177,9 +177,9 @@ func TestTemplateChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"application-complete", "application-withdrawn", "building-decision", "continuation-prohibited", "decision", "decision-period-extended", "deemed-approval",
+	want := []string{"application-complete", "application-withdrawn", "building-decision", "continuation-hearing", "continuation-prohibited", "decision", "decision-period-extended", "deemed-approval",
 		"documents-missing", "hearing", "neighbour-notification", "participation-request", "permit-free-notice", "receipt-confirmation",
-		"task-assigned", "task-overdue", "trade-receipt", "withdrawal-confirmed"}
+		"resident-parking-permit", "resident-parking-refused", "task-assigned", "task-overdue", "trade-receipt", "withdrawal-confirmed"}
 	if got := strings.Join(tpl.Names(), ","); got != strings.Join(want, ",") {
 		t.Errorf("embedded templates = %s", got)
 	}

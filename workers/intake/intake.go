@@ -104,6 +104,13 @@ type Config struct {
 	// still handled in order, while applications on different partitions
 	// start concurrently. More consumers than partitions sit idle.
 	IntakeConsumers int
+	// VersionsValidOn, when set, pins the day on which a submission's
+	// procedure version is chosen: every submission takes the version valid
+	// on this day instead of on its receipt day (its receipt time is kept
+	// for everything else). Production leaves it zero; the end-to-end tests
+	// set it so that a bundled version whose validFrom comes does not
+	// switch the procedure they run.
+	VersionsValidOn time.Time
 }
 
 // DefaultIntakeConsumers matches the partitions of events.TopicIntake in
@@ -118,6 +125,8 @@ type Intake struct {
 	signaler Signaler
 	log      *slog.Logger
 	now      func() time.Time
+	// versionsOn is Config.VersionsValidOn.
+	versionsOn time.Time
 }
 
 // New returns the message handlers of cfg. Run uses it; tests and other
@@ -130,7 +139,8 @@ func New(cfg Config) (*Intake, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Intake{store: cfg.Store, starter: cfg.Starter, signaler: cfg.Signaler, log: log, now: time.Now}, nil
+	return &Intake{store: cfg.Store, starter: cfg.Starter, signaler: cfg.Signaler, log: log, now: time.Now,
+		versionsOn: cfg.VersionsValidOn}, nil
 }
 
 // Run consumes events.TopicIntake (group "amtsweg-intake") and, when a
@@ -211,9 +221,13 @@ func (in *Intake) HandleSubmission(ctx context.Context, m kafka.Message) error {
 		receivedAt = in.now()
 	}
 
-	def, err := in.store.LatestDefinition(ctx, data.Procedure, receivedAt)
+	versionDay := receivedAt
+	if !in.versionsOn.IsZero() {
+		versionDay = in.versionsOn
+	}
+	def, err := in.store.LatestDefinition(ctx, data.Procedure, versionDay)
 	if errors.Is(err, store.ErrNotFound) {
-		return in.unknownProcedure(ctx, env.Subject, data.Procedure, receivedAt)
+		return in.unknownProcedure(ctx, env.Subject, data.Procedure, versionDay)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: look up definition %s: %w", env.Subject, data.Procedure, err)
@@ -285,8 +299,12 @@ func (in *Intake) unknownProcedure(ctx context.Context, ref, key string, on time
 	}
 	day := on.Format(time.DateOnly)
 	if slices.Contains(keys, key) {
-		return kafkabus.Poisoned("%s: no version of procedure %q is valid on %s (the receipt date): deploy one with an earlier validFrom",
-			ref, key, day)
+		which := "the receipt date"
+		if !in.versionsOn.IsZero() {
+			which = "the day this intake is pinned to choose versions on"
+		}
+		return kafkabus.Poisoned("%s: no version of procedure %q is valid on %s (%s): deploy one with an earlier validFrom",
+			ref, key, day, which)
 	}
 	deployed := "none"
 	if len(keys) > 0 {

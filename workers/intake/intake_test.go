@@ -369,3 +369,59 @@ func TestOversizedMessagesAreRefused(t *testing.T) {
 		t.Errorf("Encode of an oversized submission: %v", err)
 	}
 }
+
+// TestVersionsValidOnPinsTheVersionDay: by default a submission takes the
+// version valid on its receipt day; an intake pinned with VersionsValidOn
+// takes the version valid on that day instead, and keeps the receipt time.
+func TestVersionsValidOnPinsTheVersionDay(t *testing.T) {
+	s, _ := storetest.New(t)
+	ctx := context.Background()
+	key := "pinned-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for _, v := range []struct{ version, validFrom string }{{"1.0.0", "2020-01-01"}, {"2.0.0", "2030-01-01"}} {
+		vf, _ := time.Parse(time.DateOnly, v.validFrom)
+		if _, err := s.DeployDefinition(ctx, store.DefinitionRecord{
+			Key: key, Version: v.version, Hash: "sha256-" + key + "-" + v.version, ValidFrom: vf,
+			Title: events.LocalText{De: key}, Source: "key: " + key,
+			Model: json.RawMessage(fmt.Sprintf(`{"key":%q,"version":%q,"applicationSchema":%s}`, key, v.version, applicationSchema)),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	payload := `{"parcel":"Flur 1/1","costs":1}`
+	for _, c := range []struct {
+		name    string
+		pin     time.Time
+		ref     string
+		version string
+	}{
+		{"receipt day 2025-03-03", time.Time{}, "PIN-1", "1.0.0"},
+		{"pinned to 2030-06-01", time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC), "PIN-2", "2.0.0"},
+		{"pinned to 2029-12-31", time.Date(2029, 12, 31, 12, 0, 0, 0, time.UTC), "PIN-3", "1.0.0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			starter := newStarter()
+			in, err := intake.New(intake.Config{Store: s, Starter: starter, VersionsValidOn: c.pin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _ := encode(t, submission(c.ref+"-"+key, key, "bauamt-erfurt", payload))
+			if err := in.HandleSubmission(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			got := starter.startedOf(c.ref + "-" + key)
+			if len(got) != 1 || got[0].DefinitionVersion != c.version || !got[0].ReceivedAt.Equal(received) {
+				t.Fatalf("started %+v, want version %s received %s", got, c.version, received)
+			}
+		})
+	}
+	// A pinned day before every version: the dead letter says so.
+	in, err := intake.New(intake.Config{Store: s, Starter: newStarter(), VersionsValidOn: time.Date(2019, 1, 1, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := encode(t, submission("PIN-4-"+key, key, "bauamt-erfurt", payload))
+	p, ok := kafkabus.IsPoison(in.HandleSubmission(ctx, m))
+	if !ok || !strings.Contains(p.Error(), "valid on 2019-01-01 (the day this intake is pinned to choose versions on)") {
+		t.Errorf("no version on the pinned day: %v", p)
+	}
+}
