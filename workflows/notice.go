@@ -350,6 +350,7 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 				continue
 			}
 			next, state = step.OnExpiry, "expired"
+			r.FinalFrom = dl.End
 			break
 		}
 		if proofPending() || r.extensionPending(reqID) {

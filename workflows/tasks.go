@@ -200,6 +200,10 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: r.validateRetry}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateReopenProcedure, r.reopenProcedure,
+		workflow.UpdateHandlerOptions{Validator: r.validateReopen}); err != nil {
+		return err
+	}
 	return workflow.SetQueryHandler(ctx, contract.QueryState, func() (contract.StateView, error) { return r.view(), nil })
 }
 
@@ -215,6 +219,9 @@ func (r *run) view() contract.StateView {
 	}
 	for k, c := range r.Clocks {
 		v.Clocks[k] = c.view()
+	}
+	if r.reopen != nil {
+		v.ReopenableUntil = r.reopen.until
 	}
 	return v
 }

@@ -28,6 +28,9 @@ const (
 	// UpdateExtendDeadline extends a period the authority set (§ 31 (7)
 	// VwVfG).
 	UpdateExtendDeadline = "extend-deadline"
+	// UpdateReopenProcedure reopens a procedure that ended at an end step
+	// with a reopen window (Wiedereinsetzung, § 32 VwVfG, § 60 VwGO).
+	UpdateReopenProcedure = "reopen-procedure"
 
 	// SignalApplicantEvent delivers an event from the applicant (portal).
 	SignalApplicantEvent = "applicant-event"
@@ -109,6 +112,18 @@ type ExtendRequest struct {
 	Actor  Actor  `json:"actor"`
 }
 
+// RoleOperator is the role that runs procedures: retries, cancels,
+// reopens.
+const RoleOperator = "operator"
+
+// ReopenRequest reopens an ended procedure within its reopen window.
+type ReopenRequest struct {
+	// Reason is recorded in the audit trail and shown to the citizen, e.g.
+	// the application for reinstatement and why the period was missed.
+	Reason string `json:"reason"`
+	Actor  Actor  `json:"actor"`
+}
+
 // RetryRequest retries the failed step of an incident.
 type RetryRequest struct {
 	Step  string `json:"step"`
@@ -154,6 +169,9 @@ type StateView struct {
 	Tasks     []TaskView           `json:"tasks"`
 	Incidents map[string]string    `json:"incidents,omitempty"`
 	Clocks    map[string]ClockView `json:"clocks,omitempty"`
+	// ReopenableUntil, set while the procedure has ended but may still be
+	// reopened, is the last day of the window.
+	ReopenableUntil string `json:"reopenableUntil,omitempty"`
 }
 
 // ClockView is a clock as the state query shows it.

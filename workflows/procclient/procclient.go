@@ -162,3 +162,10 @@ func (p *Client) Cancel(ctx context.Context, reference string) error {
 func (p *Client) ExtendDeadline(ctx context.Context, reference string, r contract.ExtendRequest) error {
 	return p.update(ctx, reference, contract.UpdateExtendDeadline, r, nil)
 }
+
+// Reopen reopens a procedure that ended at a step with a reopen window
+// (Wiedereinsetzung, § 32 VwVfG, § 60 VwGO); the workflow checks the
+// operator's authority and role, the window and the reason.
+func (p *Client) Reopen(ctx context.Context, reference string, r contract.ReopenRequest) error {
+	return p.update(ctx, reference, contract.UpdateReopenProcedure, r, nil)
+}
