@@ -17,7 +17,7 @@ import (
 
 // RoleOperator is the role that may see incidents, retry failed steps and
 // cancel procedures of its authority.
-const RoleOperator = "operator"
+const RoleOperator = contract.RoleOperator
 
 // IncidentSummary is a step that failed finally and waits for an operator.
 type IncidentSummary struct {
@@ -55,6 +55,7 @@ func (s *Server) routeOperator(authn func(http.Handler) http.Handler) {
 	s.mux.Handle("GET /api/v1/incidents", op(s.listIncidents))
 	s.mux.Handle("POST /api/v1/applications/{reference}/incidents/{step}/retry", op(s.retryIncident))
 	s.mux.Handle("POST /api/v1/applications/{reference}/cancel", op(s.cancelApplication))
+	s.mux.Handle("POST /api/v1/applications/{reference}/reopen", op(s.reopenApplication))
 	s.mux.Handle("POST /api/v1/gdpr/export", op(s.subjectExport))
 	s.mux.Handle("GET /api/v1/applications/{reference}/legal-hold", op(s.getLegalHold))
 	s.mux.Handle("PUT /api/v1/applications/{reference}/legal-hold", op(s.placeLegalHold))
@@ -214,6 +215,46 @@ func (s *Server) cancelApplication(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("procedure cancellation requested", "reference", st.Reference, "by", p.Subject)
 	writeJSON(w, http.StatusAccepted, OperatorAction{Reference: st.Reference, Status: "cancelling"})
+}
+
+// ReopenRequest is the body of POST /api/v1/applications/{reference}/reopen.
+type ReopenRequest struct {
+	// Reason is recorded in the audit trail and shown to the citizen.
+	Reason string `json:"reason"`
+}
+
+// reopenApplication reopens an ended procedure within its reopen window
+// (Wiedereinsetzung, § 32 VwVfG, § 60 VwGO), e.g. a decision that became
+// final, into its objection stage.
+func (s *Server) reopenApplication(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	p, ok := principal(w, r)
+	if !ok {
+		return
+	}
+	st, ok := s.operatorApplication(w, r, p)
+	if !ok {
+		return
+	}
+	var req ReopenRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil || strings.TrimSpace(req.Reason) == "" {
+		writeError(w, http.StatusBadRequest, "the body must be JSON with the reason for reopening",
+			`send {"reason": "Wiedereinsetzungsantrag vom …: …"}; it is recorded and shown to the citizen`)
+		return
+	}
+	if s.cfg.Procedures == nil {
+		writeError(w, http.StatusServiceUnavailable, "reopening is not available on this server",
+			"the API server runs without a connection to Temporal")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), ActionTimeout)
+	defer cancel()
+	if err := s.cfg.Procedures.Reopen(ctx, st.Reference, contract.ReopenRequest{Reason: req.Reason, Actor: actor(p)}); err != nil {
+		s.writeActionError(w, r, st.Reference, err)
+		return
+	}
+	s.log.Info("procedure reopened", "reference", st.Reference, "by", p.Subject)
+	writeJSON(w, http.StatusAccepted, OperatorAction{Reference: st.Reference, Status: "reopened"})
 }
 
 // pageFailed answers a failed query for a page of a list (what, e.g.

@@ -170,6 +170,14 @@ func (v *validator) checkStep(f *flow, i int) {
 			v.checkFlow(&flow{ptr: ptrJoin(sp, "body"), start: st.Body.Start, steps: st.Body.Steps, outer: f,
 				name: fmt.Sprintf("the body of step %q", st.ID)})
 		}
+	case StepEnd:
+		if st.Reopen != nil {
+			if f.outer != nil {
+				v.errAt(ptrJoin(sp, "reopen"), "only an end step of the procedure itself can be reopened, not one of a branch", "remove reopen:")
+			} else {
+				v.refStep(f, ptrJoin(sp, "reopen", "into"), st.Reopen.Into)
+			}
+		}
 	case StepSubProcedure:
 		if st.Procedure != "" {
 			if st.Procedure == v.p.Key {

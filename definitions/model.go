@@ -199,6 +199,11 @@ const (
 	StepForEach      StepType = "foreach"
 	StepSubProcedure StepType = "subprocedure"
 	StepEnd          StepType = "end"
+	// StepObjection and StepHearing are templates: Validate expands them
+	// into the steps above (see objection.go, hearing.go), so a deployed
+	// definition holds only those.
+	StepObjection StepType = "objection"
+	StepHearing   StepType = "hearing"
 )
 
 // Step is one node of the procedure's flow. Which fields apply depends on
@@ -302,6 +307,27 @@ type Step struct {
 
 	// end
 	Outcome string `yaml:"outcome,omitempty" json:"outcome,omitempty"`
+	// Reopen lets an operator reopen the procedure after it ended here
+	// (e.g. Wiedereinsetzung after the decision became final): the
+	// workflow stays open for the window and continues at Into when
+	// reopened. Top-level end steps only.
+	Reopen *Reopen `yaml:"reopen,omitempty" json:"reopen,omitempty"`
+
+	// objection (template, expanded by Validate)
+	Objection *Objection `yaml:"objection,omitempty" json:"objection,omitempty"`
+	// hearing (template, expanded by Validate)
+	Hearing *Hearing `yaml:"hearing,omitempty" json:"hearing,omitempty"`
+}
+
+// Reopen is the window in which an operator may reopen a procedure that
+// ended at an end step, with a reason (§ 32 VwVfG, § 60 VwGO).
+type Reopen struct {
+	// Into is the top-level step the reopened procedure continues at.
+	Into string `yaml:"into" json:"into"`
+	// Within is the legal period, counted from the end of the period the
+	// procedure became final by (or from the day it ended), after which it
+	// can no longer be reopened, e.g. P1Y (§ 60 (3) VwGO, § 32 (3) VwVfG).
+	Within string `yaml:"within" json:"within"`
 }
 
 // RetryPolicy bounds the retries of a service step.

@@ -58,7 +58,9 @@ var reservedVars = map[string]bool{
 	"list": true, "map": true, "type": true, "null_type": true, "has": true,
 }
 
-// Validate checks a definition's integrity:
+// Validate expands the template steps of a definition (objection,
+// hearing; see objection.go and hearing.go) in place and checks its
+// integrity:
 //   - the definition satisfies the published schema, including which
 //     fields belong to which step type (also for definitions built in code);
 //   - ids are unique (step ids per flow: the procedure and each branch);
@@ -81,6 +83,11 @@ func Validate(p *Procedure, opts ValidateOptions) ErrorList {
 	v := &validator{p: p, opts: opts, s: p.src}
 	if v.s == nil {
 		v.s = &source{pos: map[string]nodePos{}}
+	}
+	// Templates (objection, hearing) become plain steps first, in p
+	// itself: what is deployed and run is the expanded definition.
+	if errs := expandTemplates(p, v.s); len(errs) > 0 {
+		return errs.sortAndDedup()
 	}
 	v.run()
 	return v.errs.sortAndDedup()

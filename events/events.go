@@ -119,6 +119,7 @@ const (
 	KindIncident         Kind = "incident"          // a step failed finally and waits for an operator
 	KindIncidentResolved Kind = "incident-resolved" //
 	KindCompleted        Kind = "completed"         // the procedure ended with an outcome
+	KindReopened         Kind = "reopened"          // an ended procedure was reopened (outcome: the one it leaves)
 )
 
 // ProcedureEvent is a domain event. Seq is assigned by the workflow, starts

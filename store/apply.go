@@ -114,7 +114,7 @@ func ValidateEvent(e *events.ProcedureEvent) error {
 			return err
 		}
 	case events.KindIncidentResolved:
-	case events.KindCompleted:
+	case events.KindCompleted, events.KindReopened:
 		if err := detail(e.Outcome != nil && e.Outcome.Outcome != "", "outcome"); err != nil {
 			return err
 		}
@@ -131,6 +131,7 @@ var knownKinds = []string{
 	string(events.KindTaskDelegated), string(events.KindTaskCompleted), string(events.KindTaskOverdue),
 	string(events.KindTaskCancelled), string(events.KindRequestOpened), string(events.KindRequestClosed),
 	string(events.KindIncident), string(events.KindIncidentResolved), string(events.KindCompleted),
+	string(events.KindReopened),
 }
 
 // The temporary tables a batch passes through. amtsweg_incoming holds the
@@ -178,7 +179,10 @@ INSERT INTO amtsweg_fresh SELECT i.* FROM amtsweg_incoming i JOIN ins USING (ref
 	// One row write per application and batch: the received details, the
 	// newest milestone and the outcome (each only if newer than what the row
 	// has), and the fields derived from the tables updated before it: the
-	// next public deadline and whether an incident is open. The deadline
+	// next public deadline and whether an incident is open. A reopened
+	// event newer than the completion clears the outcome and makes the
+	// application running again (completed_seq is the newest of either;
+	// its outcome and completed_at are NULL for a reopening). The deadline
 	// lookup orders instead of filtering so that it can only use the primary
 	// key (an application has few deadlines).
 	sqlApplications = `
@@ -190,8 +194,8 @@ m AS (
     SELECT DISTINCT ON (reference) reference, seq, item_id, title, description
     FROM amtsweg_fresh WHERE kind = 'milestone' ORDER BY reference, seq DESC),
 c AS (
-    SELECT DISTINCT ON (reference) reference, seq, time, item_id, title
-    FROM amtsweg_fresh WHERE kind = 'completed' ORDER BY reference, seq DESC)
+    SELECT DISTINCT ON (reference) reference, seq, kind, time, item_id, title
+    FROM amtsweg_fresh WHERE kind IN ('completed', 'reopened') ORDER BY reference, seq DESC)
 INSERT INTO applications AS a (reference, tenant, procedure, version, definition_hash, title, access_code_sha256,
     received_at, applicant, payload, milestones,
     milestone_id, milestone_title, milestone_description, milestone_seq,
@@ -200,9 +204,10 @@ INSERT INTO applications AS a (reference, tenant, procedure, version, definition
 SELECT g.reference, g.tenant, r.procedure, r.version, r.definition_hash, r.title, r.access_code,
     r.received_at, r.applicant, r.app_payload, COALESCE(r.milestones, '[]'),
     m.item_id, m.title, m.description, COALESCE(m.seq, 0),
-    c.item_id, c.title, c.time, COALESCE(c.seq, 0),
+    CASE WHEN c.kind = 'completed' THEN c.item_id END, CASE WHEN c.kind = 'completed' THEN c.title END,
+    CASE WHEN c.kind = 'completed' THEN c.time END, COALESCE(c.seq, 0),
     CASE WHEN nd.ok THEN nd.id END, CASE WHEN nd.ok THEN nd.due END, CASE WHEN nd.ok THEN nd.title END,
-    CASE WHEN c.seq IS NOT NULL THEN 'completed'
+    CASE WHEN c.kind = 'completed' THEN 'completed'
          WHEN EXISTS (SELECT 1 FROM incidents i WHERE i.reference = g.reference AND i.state = 'open') THEN 'incident'
          ELSE 'running' END,
     g.last_seq
@@ -235,7 +240,8 @@ ON CONFLICT (reference) DO UPDATE SET
     next_deadline_id      = EXCLUDED.next_deadline_id,
     next_deadline_due     = EXCLUDED.next_deadline_due,
     next_deadline_title   = EXCLUDED.next_deadline_title,
-    status                = CASE WHEN a.completed_at IS NOT NULL THEN 'completed' ELSE EXCLUDED.status END,
+    status                = CASE WHEN EXCLUDED.completed_seq > a.completed_seq THEN EXCLUDED.status
+                                 WHEN a.completed_at IS NOT NULL THEN 'completed' ELSE EXCLUDED.status END,
     last_seq              = GREATEST(a.last_seq, EXCLUDED.last_seq),
     updated_at            = now()`
 
@@ -573,7 +579,7 @@ func incomingRow(e *events.ProcedureEvent, taskRound map[string]int) ([]any, err
 				message = &e.Incident.Message
 			}
 		}
-	case events.KindCompleted:
+	case events.KindCompleted, events.KindReopened:
 		itemID = &e.Outcome.Outcome
 		title = localText(e.Outcome.Title)
 	}

@@ -153,9 +153,11 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 		t.Errorf("carried position: next %q, milestone %q, visits %v, taskSeq %d", st.Next, st.Milestone, st.Visits, st.TaskSeq)
 	}
 	// The clock started at the intro on Monday 2026-11-02 runs for one
-	// month: Wednesday 2026-12-02; it was paused and resumed on the same
-	// day, so nothing was added.
-	if c := st.Clocks["frist"]; c == nil || c.State != "running" || c.Due != "2026-12-02" || c.Started != "2026-11-02" || c.PausedDays != 0 {
+	// month: Wednesday 2026-12-02. It was paused twice on that day while
+	// the procedure waited for a ping; the day counts once as paused
+	// (§ 209 BGB as practised, both boundary days included, no day
+	// twice): Thursday 2026-12-03.
+	if c := st.Clocks["frist"]; c == nil || c.State != "running" || c.Due != "2026-12-03" || c.Started != "2026-11-02" || c.PausedDays != 1 {
 		t.Errorf("carried clock: %+v", st.Clocks["frist"])
 	}
 	// The third ping waits for the next run; all three are known.
@@ -190,11 +192,11 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 		t.Errorf("%d messages taken in the new run, want 1 (ping 3; ping 1 again is a redelivery)", n)
 	}
 	dl := h2.rec.find(events.KindDeadline)
-	if len(dl) == 0 || dl[len(dl)-1].Deadline.State != "met" || dl[len(dl)-1].Deadline.Due != "2026-12-02" {
+	if len(dl) == 0 || dl[len(dl)-1].Deadline.State != "met" || dl[len(dl)-1].Deadline.Due != "2026-12-03" {
 		t.Errorf("clock at the end: %+v", dl)
 	}
 	for _, e := range dl {
-		if e.Deadline.ID == "frist" && e.Deadline.State == "running" && e.Deadline.Due != "2026-12-02" {
+		if e.Deadline.ID == "frist" && e.Deadline.State == "running" && e.Deadline.Due != "2026-12-03" {
 			t.Errorf("the clock was restarted in the new run: %+v", e.Deadline)
 		}
 	}

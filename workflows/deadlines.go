@@ -51,6 +51,12 @@ type clockState struct {
 	State       string    `json:"state"` // running, paused, met, expired
 	PausedDays  int       `json:"pausedDays,omitempty"`
 	PausedSince string    `json:"pausedSince,omitempty"`
+	// PausedAt is the instant the pause began: a pause that took no time
+	// (the awaited event was already there) suspends nothing.
+	PausedAt time.Time `json:"pausedAt,omitzero"`
+	// PausedThrough is the last day counted as paused, so that a day on
+	// which one pause ends and the next begins is counted once.
+	PausedThrough string `json:"pausedThrough,omitempty"`
 	// Extensions are the periods the clock was extended by, in order,
 	// each counted from the end before it (see options.go).
 	Extensions []string `json:"extensions,omitempty"`
@@ -109,6 +115,7 @@ func (r *run) pauseClocks(ctx workflow.Context, ids []string) {
 		if st := r.Clocks[id]; st != nil && st.State == "running" {
 			st.State = "paused"
 			st.PausedSince = today(ctx)
+			st.PausedAt = workflow.Now(ctx)
 			r.emitClock(ctx, id)
 		}
 	}
@@ -127,8 +134,8 @@ func (r *run) resumeClocks(ctx workflow.Context, ids []string) error {
 			return fmt.Errorf("clock %s: %w", id, err)
 		}
 		now, _ := time.Parse(time.DateOnly, today(ctx))
-		st.PausedDays += int(now.Sub(since).Hours() / 24)
-		st.PausedSince = ""
+		st.PausedDays += r.pausedDays(ctx, st, since, now)
+		st.PausedSince, st.PausedAt = "", time.Time{}
 		for _, c := range r.def.Clocks {
 			if c.ID == id {
 				d, err := r.deadline(ctx, st.Started, c.Period, st.PausedDays)
@@ -145,6 +152,41 @@ func (r *run) resumeClocks(ctx workflow.Context, ids []string) error {
 		r.emitClock(ctx, id)
 	}
 	return nil
+}
+
+// pausedDays is the number of days a pause from the day since to the day
+// now suspends the period (Fristhemmung).
+//
+// § 209 BGB: "Der Zeitraum, während dessen die Verjährung gehemmt ist, wird
+// in die Verjährungsfrist nicht eingerechnet." (text verified here). In
+// practice both the day on which the suspension begins and the day on which
+// it ends count as suspended days, since the cause begins and ends during
+// those days (not verified here: the commentary and case law stating this
+// could not be read; the rule follows the earlier check of issue 15). A
+// pause from the 10th to the 15th therefore suspends six days, one that
+// begins and ends on the same day one day; a day is counted once, even
+// when one pause ends and another begins on it. A pause that took no time
+// at all (the awaited event had already arrived) suspends nothing.
+//
+// A pause that ended before this rule (version DefaultVersion of
+// "fristhemmung-inclusive" in its history) keeps the old count, the days
+// from the first to the last day with one boundary day counted, so that
+// recorded histories replay; pauses ending later, in any procedure, take
+// the new count.
+func (r *run) pausedDays(ctx workflow.Context, st *clockState, since, now time.Time) int {
+	days := int(now.Sub(since).Hours() / 24)
+	if workflow.GetVersion(ctx, "fristhemmung-inclusive", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return days
+	}
+	if !st.PausedAt.IsZero() && !workflow.Now(ctx).After(st.PausedAt) {
+		return 0
+	}
+	if through, err := time.Parse(time.DateOnly, st.PausedThrough); err == nil && !through.Before(since) {
+		// A day already counted as paused is not counted again.
+		days = int(now.Sub(through).Hours()/24) - 1
+	}
+	st.PausedThrough = now.Format(time.DateOnly)
+	return max(days+1, 0)
 }
 
 // stopClocks ends every clock still running when the procedure ends.

@@ -393,6 +393,7 @@ func (r *run) runWaitDated(ctx workflow.Context, step *definitions.Step, path st
 				continue
 			}
 			next, state = step.OnExpiry, "expired"
+			r.FinalFrom = dl.End
 			if step.Collect && len(collected) > 0 {
 				next, state = step.Next, "fulfilled"
 			}

@@ -61,6 +61,8 @@ type run struct {
 	retry map[string]bool
 	// waits are the running dated waits a clerk may extend, by deadline id.
 	waits map[string]*activeWait
+	// reopen is the open reopen window of an ended procedure (reopen.go).
+	reopen *reopenWindow
 	// stepsRun counts the top-level steps entered in this run (not carried
 	// across continue-as-new): a run continues as new only after it made
 	// progress, so a limit below a fresh run's history cannot loop.
@@ -98,6 +100,9 @@ type State struct {
 	// Migrations records the migration plans the instance was asked to
 	// make, by plan id, so a re-run of a plan recognises it.
 	Migrations map[string]*migrationRecord `json:"migrations,omitempty"`
+	// FinalFrom is the last day of the last dated period that expired: a
+	// reopen window (§ 60 (3) VwGO) counts from it.
+	FinalFrom string `json:"finalFrom,omitempty"`
 }
 
 // initMaps makes the maps a run writes to. State crosses continue-as-new as
@@ -209,6 +214,40 @@ func (r *run) execute(ctx workflow.Context) (contract.Result, error) {
 	if err := r.applyCarriedClocks(ctx); err != nil {
 		return contract.Result{}, err
 	}
+	for {
+		res, again, err := r.execOnce(ctx)
+		if !again {
+			return res, err
+		}
+	}
+}
+
+// execOnce runs the top-level flow from r.Next to an end step; again
+// reports that an operator reopened the procedure there (see reopen.go).
+func (r *run) execOnce(ctx workflow.Context) (contract.Result, bool, error) {
+	res, err := r.execFlow(ctx)
+	if err != nil {
+		return res, false, err
+	}
+	reopened, err := r.endAndMaybeReopen(ctx, res.Outcome)
+	if errors.Is(err, errWindowCancelled) {
+		// Cancelled while it could be reopened: the outcome stands.
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		return res, false, r.drain(dctx, true)
+	}
+	if err != nil {
+		return contract.Result{}, false, err
+	}
+	if reopened {
+		return contract.Result{}, true, nil
+	}
+	return res, false, r.drain(ctx, false)
+}
+
+// execFlow runs the top-level flow; a Result with an outcome means it
+// reached an end step whose outcome is not published yet.
+func (r *run) execFlow(ctx workflow.Context) (contract.Result, error) {
 	outcome, err := r.runFlow(ctx, r.steps, r.Next, "", r.Vars, true)
 	if errors.Is(err, errMigrate) {
 		return r.continueMigrated(ctx)
@@ -235,8 +274,7 @@ func (r *run) execute(ctx workflow.Context) (contract.Result, error) {
 	if err != nil {
 		return contract.Result{}, err
 	}
-	r.finish(ctx, outcome, r.outcomeTitle(outcome))
-	return contract.Result{Outcome: outcome}, r.drain(ctx, false)
+	return contract.Result{Outcome: outcome}, nil
 }
 
 var errContinueAsNew = errors.New("continue as new")

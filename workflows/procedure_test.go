@@ -388,15 +388,18 @@ func TestParticipationDeemedConsentAndDocumentsResume(t *testing.T) {
 		t.Errorf("the silent authority's task should be cancelled: %+v", c)
 	}
 	// Clock: started 2026-11-02 (due 2027-02-02), paused on 2026-11-02 and
-	// resumed on 2026-11-12: ten days are added back, 2027-02-12 (Friday).
+	// resumed on 2026-11-12: eleven days are added back, both boundary
+	// days counted as suspended (§ 209 BGB in practice, see
+	// TestFristhemmungDayCount): Sat 2027-02-13 → Mon 2027-02-15 (§ 31 (3)
+	// VwVfG).
 	var resumed string
 	for _, e := range h.rec.find(events.KindDeadline) {
 		if e.Deadline.ID == "decision" && e.Deadline.State == "running" {
 			resumed = e.Deadline.Due
 		}
 	}
-	if resumed != "2027-02-12" {
-		t.Errorf("resumed clock due %s, want 2027-02-12", resumed)
+	if resumed != "2027-02-15" {
+		t.Errorf("resumed clock due %s, want 2027-02-15", resumed)
 	}
 	if n := len(h.rec.find(events.KindRequestClosed)); n != 1 {
 		t.Errorf("%d requests closed, want 1 (the redelivered event must not count twice)", n)

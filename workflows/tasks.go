@@ -256,6 +256,10 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: r.validateRetry}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateReopenProcedure, r.reopenProcedure,
+		workflow.UpdateHandlerOptions{Validator: r.validateReopen}); err != nil {
+		return err
+	}
 	return workflow.SetQueryHandler(ctx, contract.QueryState, func() (contract.StateView, error) { return r.view(), nil })
 }
 
@@ -278,6 +282,9 @@ func (r *run) view() contract.StateView {
 		for id, m := range r.Migrations {
 			v.Migrations[id] = contract.MigrationView{Plan: id, Status: m.Status, Error: m.Error}
 		}
+	}
+	if r.reopen != nil {
+		v.ReopenableUntil = r.reopen.until
 	}
 	return v
 }

@@ -13,11 +13,15 @@
 //   - a period combining months (or years) and days counts the months first
 //     and the days last (§ 189 (2) BGB applied by analogy);
 //   - days on which the period was paused (Fristhemmung, § 209 BGB applied by
-//     analogy) are not counted: the end moves later by that many days. The
-//     interpreter counts the calendar days from the day the pause began to
-//     the day it ended (one of the two boundary days); whether § 209 BGB
-//     practice excludes both when the cause begins and ends during a day
-//     could not be verified here;
+//     analogy: "Der Zeitraum, während dessen die Verjährung gehemmt ist,
+//     wird in die Verjährungsfrist nicht eingerechnet") are not counted: the
+//     end moves later by that many days. The interpreter counts the day the
+//     pause began and the day it ended as paused days, both included (the
+//     cause begins and ends during those days); this practice is reported
+//     for § 209 BGB but its source could not be verified here. Pauses that
+//     ended before the rule was changed keep the count recorded in their
+//     history, one boundary day (workflows, version
+//     "fristhemmung-inclusive");
 //   - § 187 (2) BGB (Options.StartOfDay): a period that begins at the start
 //     of a day counts that day and ends the day before the day of the same
 //     name or number (§ 188 (2) second alternative BGB);

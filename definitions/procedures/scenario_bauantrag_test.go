@@ -255,8 +255,9 @@ func TestIncompleteThenCompletedAndApproved(t *testing.T) {
 	// Monday 27 April; the decision clock pauses on 26 March.
 	w.do(day(2026, 3, 26), jan, "pruefung", `{"ergebnis": "nachforderung", "fehlendeUnterlagen": ["Stellplatznachweis"]}`)
 	w.snapshot(day(2026, 3, 30), "clock paused")
-	// Thursday 9 April: it arrives; the clock resumes after 14 paused days
-	// (26 March to 9 April): 23 June + 14 days = Tuesday 7 July 2026.
+	// Thursday 9 April: it arrives; the clock resumes after 15 paused days
+	// (26 March to 9 April, both included, § 209 BGB as practised): 23 June
+	// + 15 days = Wednesday 8 July 2026.
 	w.signal(day(2026, 4, 9), "docs-2", evDocuments, `{"dokumente": [{"art": "stellplatznachweis", "datei": "stellplaetze.pdf"}]}`)
 	w.snapshot(day(2026, 4, 9).Add(2*time.Hour), "clock resumed")
 	w.do(day(2026, 4, 10), jan, "pruefung", reviewReady)
@@ -286,18 +287,18 @@ func TestIncompleteThenCompletedAndApproved(t *testing.T) {
 		t.Errorf("status with the clock paused: requests %+v, next deadline %+v", snap.OpenRequests, snap.NextDeadline)
 	}
 	snap = w.snapshots["clock resumed"]
-	if len(snap.OpenRequests) != 0 || snap.NextDeadline == nil || snap.NextDeadline.ID != "entscheidungsfrist" || snap.NextDeadline.Due != "2026-07-07" {
+	if len(snap.OpenRequests) != 0 || snap.NextDeadline == nil || snap.NextDeadline.ID != "entscheidungsfrist" || snap.NextDeadline.Due != "2026-07-08" {
 		t.Errorf("status after the documents: requests %+v, next deadline %+v", snap.OpenRequests, snap.NextDeadline)
 	}
 
-	// The decision clock: started 23 June, paused, resumed 7 July, met.
+	// The decision clock: started 23 June, paused, resumed 8 July, met.
 	var clock []string
 	for _, e := range w.proj.events() {
 		if e.Kind == events.KindDeadline && e.Deadline.ID == "entscheidungsfrist" {
 			clock = append(clock, e.Deadline.State+" "+e.Deadline.Due)
 		}
 	}
-	equal(t, "decision clock", clock, []string{"running 2026-06-23", "paused ", "running 2026-07-07", "met 2026-07-07"})
+	equal(t, "decision clock", clock, []string{"running 2026-06-23", "paused ", "running 2026-07-08", "met 2026-07-08"})
 	dues, last := w.deadlines()
 	if d := dues["beteiligung/gemeinde"]; len(d) != 1 || d[0] != "2026-05-26" {
 		t.Errorf("municipality deadline %v, want 2026-05-26", d)
@@ -451,9 +452,10 @@ func TestReviewRequestUnansweredDeemedWithdrawn(t *testing.T) {
 	}
 	// Three months from 3 March = 3 June; paused on 5 March. The request
 	// expires at the end of 7 April; the clock resumes on 8 April with the
-	// 34 paused days added (3 June + 34 = Tuesday 7 July) and stops with
-	// the procedure.
-	equal(t, "decision clock", clock, []string{"running 2026-06-03", "paused ", "running 2026-07-07", "met 2026-07-07"})
+	// 35 paused days added (5 March to 8 April, both included, § 209 BGB as
+	// practised: 3 June + 35 = Wednesday 8 July) and stops with the
+	// procedure.
+	equal(t, "decision clock", clock, []string{"running 2026-06-03", "paused ", "running 2026-07-08", "met 2026-07-08"})
 	if m := mailsTo(w.outbox(), "erika.mustermann@example.org", "gilt als zurückgenommen"); len(m) != 1 {
 		t.Errorf("withdrawal notice: %d", len(m))
 	} else {

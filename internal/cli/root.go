@@ -35,6 +35,7 @@ func New(extra ...*cobra.Command) *cobra.Command {
 		newGDPRCmd(),
 		newEFileCmd(),
 		newHoldCmd(),
+		newReopenCmd(),
 	)
 	root.AddCommand(extra...)
 	return root

@@ -31,6 +31,9 @@ const (
 	// UpdateMigrateInstance moves a running procedure to another version
 	// of its definition at a safe point (a migration plan, issue 19).
 	UpdateMigrateInstance = "migrate-instance"
+	// UpdateReopenProcedure reopens a procedure that ended at an end step
+	// with a reopen window (Wiedereinsetzung, § 32 VwVfG, § 60 VwGO).
+	UpdateReopenProcedure = "reopen-procedure"
 
 	// SignalApplicantEvent delivers an event from the applicant (portal).
 	SignalApplicantEvent = "applicant-event"
@@ -108,6 +111,18 @@ type ExtendRequest struct {
 	// Until is the new last day (YYYY-MM-DD), after the current one.
 	Until string `json:"until"`
 	// Reason is shown to the citizen and recorded.
+	Reason string `json:"reason"`
+	Actor  Actor  `json:"actor"`
+}
+
+// RoleOperator is the role that runs procedures: retries, cancels,
+// reopens.
+const RoleOperator = "operator"
+
+// ReopenRequest reopens an ended procedure within its reopen window.
+type ReopenRequest struct {
+	// Reason is recorded in the audit trail and shown to the citizen, e.g.
+	// the application for reinstatement and why the period was missed.
 	Reason string `json:"reason"`
 	Actor  Actor  `json:"actor"`
 }
@@ -235,6 +250,9 @@ type StateView struct {
 	Waiting bool   `json:"waiting,omitempty"`
 	// Migrations are the plans the instance was asked to make, by plan id.
 	Migrations map[string]MigrationView `json:"migrations,omitempty"`
+	// ReopenableUntil, set while the procedure has ended but may still be
+	// reopened, is the last day of the window.
+	ReopenableUntil string `json:"reopenableUntil,omitempty"`
 }
 
 // ClockView is a clock as the state query shows it.

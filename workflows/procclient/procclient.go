@@ -170,3 +170,10 @@ func (p *Client) Migrate(ctx context.Context, reference string, r contract.Migra
 	err := p.update(ctx, reference, contract.UpdateMigrateInstance, r, &res)
 	return res, err
 }
+
+// Reopen reopens a procedure that ended at a step with a reopen window
+// (Wiedereinsetzung, § 32 VwVfG, § 60 VwGO); the workflow checks the
+// operator's authority and role, the window and the reason.
+func (p *Client) Reopen(ctx context.Context, reference string, r contract.ReopenRequest) error {
+	return p.update(ctx, reference, contract.UpdateReopenProcedure, r, nil)
+}
