@@ -8,7 +8,6 @@ import (
 
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/events"
-	"github.com/amtsweg/amtsweg/workflows"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
@@ -65,36 +64,19 @@ func personObjection(id, person string, lodged signalAt) signalAt {
 // after it is not; b's wait takes none of a's, and an objection of an
 // unknown person stays pending without ending either wait.
 func TestWaitCollectsMatchingEventsPerItem(t *testing.T) {
-	p := collectProc()
 	start := at(2026, 3, 2, 9, 0)
-	h := newHarness(t, p)
-	h.env.SetStartTime(start)
-	signals := []signalAt{
+	outcome, rec := runWithPayload(t, collectProc(), start,
+		json.RawMessage(`{"people":[{"id":"a","versandtAm":"2026-03-02"},{"id":"b","versandtAm":"2026-03-09"}]}`),
 		personObjection("o1", "a", signalAt{deliver: at(2026, 3, 10, 10, 0)}),
 		personObjection("o2", "c", signalAt{deliver: at(2026, 3, 11, 10, 0)}),
 		personObjection("o3", "a", signalAt{deliver: at(2026, 3, 20, 20, 0)}),
 		personObjection("o4", "a", signalAt{deliver: at(2026, 3, 21, 10, 0)}),
-	}
-	for _, s := range signals {
-		ev := s.ev
-		h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(contract.SignalApplicantEvent, ev) }, s.deliver.Sub(start))
-	}
-	in := input()
-	in.ReceivedAt = start
-	in.Payload = json.RawMessage(`{"people":[{"id":"a","versandtAm":"2026-03-02"},{"id":"b","versandtAm":"2026-03-09"}]}`)
-	h.env.ExecuteWorkflow(workflows.ProcedureWorkflow, in)
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatalf("workflow: %v", err)
-	}
-	var res contract.Result
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
-	if res.Outcome != "ok" {
-		t.Fatalf("outcome %q, want ok (a: two objections collected, b: none)", res.Outcome)
+	)
+	if outcome != "ok" {
+		t.Fatalf("outcome %q, want ok (a: two objections collected, b: none)", outcome)
 	}
 	var dues []string
-	for _, e := range h.rec.find(events.KindDeadline) {
+	for _, e := range rec.find(events.KindDeadline) {
 		if e.Deadline.State == "running" && !slices.Contains(dues, e.Deadline.Due) {
 			dues = append(dues, e.Deadline.Due)
 		}
@@ -104,7 +86,7 @@ func TestWaitCollectsMatchingEventsPerItem(t *testing.T) {
 		t.Errorf("periods %v, want each person's own: 2026-03-20 (a), 2026-03-27 (b)", dues)
 	}
 	var late int
-	for _, e := range h.rec.find(events.KindTimeline) {
+	for _, e := range rec.find(events.KindTimeline) {
 		if strings.Contains(e.Timeline.Text.De, "nach Ablauf der Frist am 20.03.2026") {
 			late++
 		}

@@ -64,6 +64,13 @@ type signalAt struct {
 // times; it returns the outcome and the recorded events.
 func runNotice(t *testing.T, p *definitions.Procedure, start time.Time, signals ...signalAt) (string, *recorder) {
 	t.Helper()
+	return runWithPayload(t, p, start, nil, signals...)
+}
+
+// runWithPayload is runNotice for an application with this payload (nil:
+// input's).
+func runWithPayload(t *testing.T, p *definitions.Procedure, start time.Time, payload json.RawMessage, signals ...signalAt) (string, *recorder) {
+	t.Helper()
 	h := newHarness(t, p)
 	h.env.SetStartTime(start)
 	for _, s := range signals {
@@ -72,6 +79,9 @@ func runNotice(t *testing.T, p *definitions.Procedure, start time.Time, signals 
 	}
 	in := input()
 	in.ReceivedAt = start
+	if payload != nil {
+		in.Payload = payload
+	}
 	h.env.ExecuteWorkflow(workflows.ProcedureWorkflow, in)
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow: %v", err)

@@ -103,6 +103,17 @@ func (w *world) finalDues(title string) []string {
 	return out
 }
 
+// oneMail returns the one message to address whose subject contains
+// subject, and fails the test when there is not exactly one.
+func oneMail(t *testing.T, msgs []mailMsg, address, subject string) mailMsg {
+	t.Helper()
+	got := mailsTo(msgs, address, subject)
+	if len(got) != 1 {
+		t.Fatalf("%d messages to %s with %q in the subject, want 1", len(got), address, subject)
+	}
+	return got[0]
+}
+
 func docNames(docs []efileDoc) []string {
 	var out []string
 	for _, d := range docs {
@@ -181,28 +192,20 @@ func TestV3NeighboursEachOwnPeriodAllObjections(t *testing.T) {
 		"Einwendung eines Nachbarn eingegangen (eingegangen am 23.02.2027) – nach Ablauf der Frist am 22.02.2027")
 
 	msgs := w.outbox()
-	if n := len(mailsTo(msgs, "hans.nachbar@example.org", "Benachrichtigung")); n != 1 {
-		t.Errorf("%d notifications to Hans's mailbox, want 1", n)
-	}
-	post := mailsTo(msgs, poststelle, "Benachrichtigung")
-	if len(post) != 1 {
-		t.Fatalf("%d notifications by post, want 1 (for Grete)", len(post))
-	}
-	contains(t, "notification by post", post[0].Body, "Grete Grenz", "zwei Wochen nach Zugang")
+	oneMail(t, msgs, "hans.nachbar@example.org", "Benachrichtigung")
+	post := oneMail(t, msgs, poststelle, "Benachrichtigung") // Grete's letter
+	contains(t, "notification by post", post.Body, "Grete Grenz", "zwei Wochen nach Zugang")
 	if n := len(mailsTo(msgs, "bauamt@musterdorf.example", "")); n != 0 {
 		t.Errorf("%d messages to the Gemeinde; under § 30 BauGB its Einvernehmen is not needed", n)
 	}
 
 	// The decision notice goes to the representative (§ 14 (3) VwVfG), not
 	// to the applicant.
-	notice := mailsTo(msgs, representative, "Bescheid über Ihren Bauantrag")
-	if len(notice) != 1 {
-		t.Fatalf("%d decision notices to the representative, want 1", len(notice))
-	}
+	notice := oneMail(t, msgs, representative, "Bescheid über Ihren Bauantrag")
 	if n := len(mailsTo(msgs, "erika.mustermann@example.org", "Bescheid über")); n != 0 {
 		t.Errorf("%d decision notices to the applicant herself, want 0: a representative is named", n)
 	}
-	contains(t, "decision notice", notice[0].Body,
+	contains(t, "decision notice", notice.Body,
 		"Bevollmächtigte(n) der Bauherrschaft (§ 14 Abs. 3 VwVfG)", "Entscheidung vom 2027-03-02",
 		"Die Baugenehmigung wird mit den folgenden Nebenbestimmungen erteilt.",
 		"  - Auflage: Die Grenzwand des Carports ist feuerhemmend auszuführen.",
@@ -212,14 +215,9 @@ func TestV3NeighboursEachOwnPeriodAllObjections(t *testing.T) {
 		"Im Auftrag\nBernd Bauer, Sachgebietsleiter", "(Dienstsiegel)")
 	// Each neighbour who did not consent is served a copy, Otto (who
 	// signed) is not.
-	if n := len(mailsTo(msgs, "hans.nachbar@example.org", "Bescheid über")); n != 1 {
-		t.Errorf("%d permit copies to Hans's mailbox, want 1", n)
-	}
-	copies := mailsTo(msgs, poststelle, "Bescheid über")
-	if len(copies) != 1 {
-		t.Fatalf("%d permit copies by post, want 1 (for Grete)", len(copies))
-	}
-	contains(t, "Grete's copy", copies[0].Body, "Sehr geehrte(r) Grete Grenz", "Rechtsbehelfsbelehrung:")
+	oneMail(t, msgs, "hans.nachbar@example.org", "Bescheid über")
+	copies := oneMail(t, msgs, poststelle, "Bescheid über") // Grete's copy
+	contains(t, "Grete's copy", copies.Body, "Sehr geehrte(r) Grete Grenz", "Rechtsbehelfsbelehrung:")
 	for _, m := range msgs {
 		if strings.Contains(m.Body, "Otto Einverstanden") || strings.Contains(m.To, "Otto") {
 			t.Errorf("a message concerns Otto, who signed the plans: %s", m.Subject)
@@ -294,11 +292,8 @@ func TestV3EinvernehmenReplacedWithHearingAndFourEyes(t *testing.T) {
 		t.Errorf("replacement note in the e-file: %+v", got)
 	}
 	equal(t, "objection period", w.finalDues("Widerspruchsfrist"), []string{"2027-03-25"})
-	notice := mailsTo(w.outbox(), representative, "Bescheid über Ihren Bauantrag")
-	if len(notice) != 1 {
-		t.Fatalf("%d decision notices, want 1", len(notice))
-	}
-	contains(t, "decision notice", notice[0].Body, "Die Baugenehmigung wird erteilt.",
+	notice := oneMail(t, w.outbox(), representative, "Bescheid über Ihren Bauantrag")
+	contains(t, "decision notice", notice.Body, "Die Baugenehmigung wird erteilt.",
 		"Das Einvernehmen der Gemeinde wird ersetzt", "ThürBO (2014: § 70 Abs. 4)",
 		"Begründung:\nDas Vorhaben fügt sich nach § 34 BauGB ein")
 }
@@ -414,16 +409,10 @@ func TestV3ConsentDeemedAfterTwoMonthsStatementAfterOne(t *testing.T) {
 		!strings.Contains(got[0].Content, "Zustimmungen anderer Stellen: deemed-consent; Stellungnahmen: no-statement") {
 		t.Errorf("consultation note: %+v", got)
 	}
-	requests := mailsTo(w.outbox(), "denkmal@lra.example", "Bitte um Stellungnahme")
-	if len(requests) != 1 {
-		t.Fatalf("%d requests to the Denkmalschutzbehörde, want 1", len(requests))
-	}
-	contains(t, "request for the Einvernehmen", requests[0].Body, "bis zum 2027-04-05", "gilt dann als erteilt")
-	notice := mailsTo(w.outbox(), representative, "Bescheid über Ihren Bauantrag")
-	if len(notice) != 1 {
-		t.Fatalf("%d decision notices, want 1", len(notice))
-	}
-	contains(t, "decision notice", notice[0].Body,
+	request := oneMail(t, w.outbox(), "denkmal@lra.example", "Bitte um Stellungnahme")
+	contains(t, "request for the Einvernehmen", request.Body, "bis zum 2027-04-05", "gilt dann als erteilt")
+	notice := oneMail(t, w.outbox(), representative, "Bescheid über Ihren Bauantrag")
+	contains(t, "decision notice", notice.Body,
 		"  - Auflage: Eine Feuerwehrzufahrt ist herzustellen. (vorgeschlagen von: Brandschutzdienststelle)",
 		"Von beteiligten Stellen vorgeschlagene Nebenbestimmungen:\n  - Brandschutzdienststelle: Eine Feuerwehrzufahrt ist herzustellen.")
 	equal(t, "objection period", w.finalDues("Widerspruchsfrist"), []string{"2027-05-10"})
@@ -462,13 +451,10 @@ func TestV3RefusedConsentBindsRejection(t *testing.T) {
 	if !slices.Contains(w.milestones(), "anhoerung") {
 		t.Errorf("no hearing before the rejection: %v", w.milestones())
 	}
-	notice := mailsTo(w.outbox(), representative, "Bescheid über Ihren Bauantrag")
-	if len(notice) != 1 {
-		t.Fatalf("%d decision notices, want 1", len(notice))
-	}
-	contains(t, "rejection", notice[0].Body, "Der Bauantrag wird abgelehnt.", "Begründung:\nDie erforderliche Zustimmung", "Rechtsbehelfsbelehrung:")
-	if strings.Contains(notice[0].Body, "Vor Baubeginn") {
-		t.Errorf("the rejection lists technical proofs:\n%s", notice[0].Body)
+	notice := oneMail(t, w.outbox(), representative, "Bescheid über Ihren Bauantrag")
+	contains(t, "rejection", notice.Body, "Der Bauantrag wird abgelehnt.", "Begründung:\nDie erforderliche Zustimmung", "Rechtsbehelfsbelehrung:")
+	if strings.Contains(notice.Body, "Vor Baubeginn") {
+		t.Errorf("the rejection lists technical proofs:\n%s", notice.Body)
 	}
 	equal(t, "objection period", w.finalDues("Widerspruchsfrist"), []string{"2027-03-24"})
 }
