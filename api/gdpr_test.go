@@ -80,7 +80,7 @@ func TestSubjectAccessExport(t *testing.T) {
 	// such table must be added here after checking that it belongs in the
 	// export.
 	wantTables := []string{"applications", "audit_anchor_heads", "audit_heads", "case_number_assignments", "deadlines", "erasures",
-		"incidents", "legal_hold_log", "legal_holds", "procedure_events", "requests", "submissions", "tasks", "timeline"}
+		"incidents", "legal_hold_log", "legal_holds", "migration_run_items", "procedure_events", "requests", "submissions", "tasks", "timeline"}
 	if !slices.Equal(exp.Tables, wantTables) {
 		t.Errorf("tables %v, want %v", exp.Tables, wantTables)
 	}

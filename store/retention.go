@@ -208,7 +208,7 @@ WHERE reference = $1 AND erased_at IS NULL`, reference)
 		// stays so that no new key is ever made for the reference.
 		b.Queue(`INSERT INTO data_keys (reference, tenant, wrapped, destroyed_at) VALUES ($1, $2, NULL, now())
 ON CONFLICT (reference) DO UPDATE SET wrapped = NULL, destroyed_at = COALESCE(data_keys.destroyed_at, now())`, reference, tenant)
-		for _, table := range []string{"timeline", "deadlines", "tasks", "requests", "incidents", "applications"} {
+		for _, table := range []string{"timeline", "deadlines", "tasks", "requests", "incidents", "migration_run_items", "applications"} {
 			b.Queue(`DELETE FROM `+table+` WHERE reference = $1`, reference)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
