@@ -72,6 +72,11 @@ var requiredHistories = []string{
 	"gewerbeanmeldung-approval-approved-direct",
 	"gewerbeanmeldung-approval-refused",
 	"gewerbeanmeldung-four-eyes-rework-rejected",
+	// The hearing and objection templates, the reopening of a final
+	// decision, and the pause count of § 209 BGB with both boundary days.
+	"objection-template-hearing-remedied",
+	"objection-template-final-reopened-inadmissible",
+	"gewerbeanmeldung-documents-hemmung-inclusive",
 }
 
 func newReplayer(t *testing.T) worker.WorkflowReplayer {
