@@ -320,3 +320,45 @@ func TestResetProjectionsKeepsDefinitions(t *testing.T) {
 		t.Errorf("definition gone after reset: %v", err)
 	}
 }
+
+// A procedure reopened after it ended (Wiedereinsetzung) runs again: the
+// reopened event clears the outcome, whether it arrives in the batch of
+// the completion or later, and a newer completion sets the new outcome;
+// an older completion redelivered after the reopening changes nothing.
+func TestApplyEventsReopened(t *testing.T) {
+	s, _ := storetest.New(t)
+	const ref = "BA-2025-0009"
+	evs := storetest.Lifecycle(ref) // completed at seq 23
+	reopened := storetest.Ev(ref, 24, events.KindReopened)
+	reopened.Actor = "otto"
+	reopened.Outcome = &events.OutcomeInfo{Outcome: "approved", Title: events.LocalText{De: "Genehmigt"}}
+	again := storetest.Ev(ref, 25, events.KindCompleted)
+	again.Outcome = &events.OutcomeInfo{Outcome: "objection-inadmissible", Title: events.LocalText{De: "Widerspruch unzulässig"}}
+
+	apply(t, s, evs...)
+	if st := status(t, s, ref); st.State != "completed" || st.Outcome == nil {
+		t.Fatalf("before: state %s, outcome %+v", st.State, st.Outcome)
+	}
+	apply(t, s, reopened)
+	if st := status(t, s, ref); st.State != "running" || st.Outcome != nil || st.CompletedAt != nil {
+		t.Errorf("reopened: state %s, outcome %+v, completed at %v; want running without outcome", st.State, st.Outcome, st.CompletedAt)
+	}
+	apply(t, s, evs[22]) // the old completion, redelivered
+	if st := status(t, s, ref); st.State != "running" || st.Outcome != nil {
+		t.Errorf("a redelivered older completion ended the reopened procedure: %s %+v", st.State, st.Outcome)
+	}
+	apply(t, s, again)
+	if st := status(t, s, ref); st.State != "completed" || st.Outcome == nil || st.Outcome.ID != "objection-inadmissible" {
+		t.Errorf("completed again: state %s, outcome %+v", st.State, st.Outcome)
+	}
+
+	// The same in one batch each way.
+	const ref2 = "BA-2025-0010"
+	evs2 := storetest.Lifecycle(ref2)
+	r2 := *reopened
+	r2.Reference = ref2
+	apply(t, s, append(evs2, &r2)...)
+	if st := status(t, s, ref2); st.State != "running" || st.Outcome != nil {
+		t.Errorf("completed and reopened in one batch: state %s, outcome %+v", st.State, st.Outcome)
+	}
+}

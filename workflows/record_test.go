@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/amtsweg/amtsweg/api"
@@ -54,6 +55,9 @@ type recordAction struct {
 	direct bool
 	// eventTime, when set, is the CloudEvent time of event (default now).
 	eventTime time.Time
+	// reopen: an operator reopens the ended procedure with this reason,
+	// once it waits in its reopen window.
+	reopen string
 }
 
 func task(step string, actor contract.Actor, data string) recordAction {
@@ -246,6 +250,44 @@ var recordScenarios = []recordScenario{
 			task("einvernehmen-ersetzung/ersetzung/ersetzung-pruefen", clerk, `{"ersetzen":true,"begruendung":"Das Vorhaben fügt sich nach § 34 BauGB ein."}`),
 			{eventType: "de.amtsweg.municipality.consent-hearing-reply.v1", event: `{"art":"einvernehmen-erteilt"}`},
 		}},
+	// The hearing and objection templates (definitions/objection.go,
+	// hearing.go): the applicant comments, the decision is handed over on
+	// 2099-07-06 (the period is still open on the real clock), the
+	// objection follows and the authority remedies it (§ 72 VwGO).
+	{name: "objection-template-hearing-remedied", definition: "testdata/definitions/objection-test.yaml", key: "objection-test",
+		payload: `{"versandtAm":"2099-07-06"}`, outcome: "objection-remedied",
+		actions: []recordAction{
+			task("anhoerung", clerk, `{}`),
+			{eventType: "de.amtsweg.applicant.hearing-reply.v1", event: `{"art":"stellungnahme"}`},
+			task("bescheid", clerk, `{}`),
+			{eventType: "de.amtsweg.applicant.objection-submitted.v1", event: `{"begruendung":"Auflage unverhältnismäßig"}`},
+			task("widerspruch-abhilfe", clerk, `{"entscheidung":"abhilfe","begruendung":"Auflage entfällt"}`),
+		}},
+	// The decision was handed over on 2025-01-02: the period passed long
+	// ago and the decision is final; an operator reopens it
+	// (Wiedereinsetzung, § 60 VwGO) and the clerk finds the objection
+	// inadmissible.
+	{name: "objection-template-final-reopened-inadmissible", definition: "testdata/definitions/objection-test.yaml", key: "objection-test",
+		payload: `{"versandtAm":"2025-01-02"}`, outcome: "objection-inadmissible",
+		actions: []recordAction{
+			task("anhoerung", clerk, `{}`),
+			{eventType: "de.amtsweg.applicant.hearing-reply.v1", event: `{"art":"stellungnahme"}`},
+			task("bescheid", clerk, `{}`),
+			{reopen: "Wiedereinsetzungsantrag: Krankenhausaufenthalt"},
+			task("widerspruch-verspaetet", clerk, `{"entscheidung":"unzulaessig","begruendung":"Frist schuldhaft versäumt"}`),
+		}},
+	// The documents scenario again, recorded after the pause count changed
+	// (§ 209 BGB, both boundary days; workflow version
+	// fristhemmung-inclusive).
+	{name: "gewerbeanmeldung-documents-hemmung-inclusive", key: "gewerbeanmeldung", payload: gewerbe, outcome: "registered",
+		actions: []recordAction{
+			task("vollstaendigkeit", clerk, `{"vollstaendig":false,"erlaubnispflichtig":false,"fehlendeUnterlagen":"Kopie des Personalausweises"}`),
+			{event: `{"dokumente":[{"name":"ausweis.pdf","mediaType":"application/pdf"}]}`},
+			task("vollstaendigkeit", clerk, `{"vollstaendig":true,"erlaubnispflichtig":false}`),
+			task("empfangsbescheinigung", clerk, `{"eingetragenAm":"2026-03-02"}`),
+			task("mitteilungen/finanzamt/mitteilung-finanzamt", clerk, `{"uebermitteltAm":"2026-03-03"}`),
+			task("mitteilungen/kammer/mitteilung-kammer", clerk, `{"uebermitteltAm":"2026-03-04"}`),
+		}},
 	// A decision posted on 2025-01-02: the objection period ended on
 	// 2025-02-06, long before the recording; the procedure becomes final.
 	{name: "notice-post-period-passed-final", definition: "testdata/definitions/notice-test.yaml", key: "notice-test",
@@ -388,6 +430,16 @@ func playActions(ctx context.Context, t *testing.T, d *devstack.Dev, ref, tenant
 	}
 	for i, a := range actions {
 		switch {
+		case a.reopen != "":
+			c, err := d.Stack.Temporal(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			awaitReopenable(ctx, t, c, ref)
+			op := contract.Actor{Subject: "otto", Name: "Otto Operator", Tenant: tenant, Roles: []string{contract.RoleOperator}}
+			if err := pc.Reopen(ctx, ref, contract.ReopenRequest{Reason: a.reopen, Actor: op}); err != nil {
+				t.Fatalf("action %d: reopen: %v", i, err)
+			}
 		case a.cancel:
 			awaitOpenTask(ctx, t, d, ref, "")
 			if err := pc.Cancel(ctx, ref); err != nil {
@@ -422,6 +474,25 @@ func playActions(ctx context.Context, t *testing.T, d *devstack.Dev, ref, tenant
 			if _, err := pc.Complete(ctx, ref, contract.CompleteRequest{TaskID: tk.ID, Actor: a.actor, Data: json.RawMessage(a.data)}); err != nil {
 				t.Fatalf("action %d: complete %s at %s: %v", i, tk.ID, a.step, err)
 			}
+		}
+	}
+}
+
+// awaitReopenable waits until the ended procedure waits in its reopen
+// window.
+func awaitReopenable(ctx context.Context, t *testing.T, c client.Client, ref string) {
+	t.Helper()
+	for {
+		if v, err := c.QueryWorkflow(ctx, contract.WorkflowID(ref), "", contract.QueryState); err == nil {
+			var st contract.StateView
+			if v.Get(&st) == nil && st.ReopenableUntil != "" {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never became reopenable", ref)
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

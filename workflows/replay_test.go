@@ -77,6 +77,11 @@ var requiredHistories = []string{
 	"bauantrag-v3-neighbours-waiting",
 	"bauantrag-v3-uvp-referred",
 	"bauantrag-v3-ersetzung-consent-waiting",
+	// The hearing and objection templates, the reopening of a final
+	// decision, and the pause count of § 209 BGB with both boundary days.
+	"objection-template-hearing-remedied",
+	"objection-template-final-reopened-inadmissible",
+	"gewerbeanmeldung-documents-hemmung-inclusive",
 }
 
 func newReplayer(t *testing.T) worker.WorkflowReplayer {
