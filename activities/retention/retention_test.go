@@ -327,6 +327,20 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 	if where := holding(t, url, "Hanna Haltbar"); len(where) > 0 {
 		t.Errorf("after erasure the database holds Hanna's name in %v", where)
 	}
+
+	// A rebuild of the projections from the topic skips the shredded
+	// events of the erased applications and brings back the others.
+	if err := projector.Rebuild(ctx, projector.Config{Brokers: testenv.Kafka(t), Store: st, Keys: keys, Topic: topic}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Erika Mustermann", "Hanna Haltbar"} {
+		if where := holding(t, url, name); len(where) > 0 {
+			t.Errorf("after the rebuild the database holds %s in %v", name, where)
+		}
+	}
+	if len(holding(t, url, "Peter Permanent")) == 0 {
+		t.Error("the rebuild did not bring back the kept application")
+	}
 }
 
 // sealedTopic returns a keyring under a fresh master key over st and a
