@@ -20,6 +20,7 @@ import (
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/plugins/efile"
 	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 // ErasedBy is how erasures by the retention workflow are recorded.
@@ -67,11 +68,12 @@ func (a *Activities) Erase(ctx context.Context, req activities.EraseRequest) err
 	if err := a.EFile.DeleteFile(req.Reference); err != nil {
 		return err
 	}
-	// The procedure's workflow id is its reference. Deleting its current
-	// run removes the history with the submitted data; earlier runs of a
-	// continued-as-new procedure go with the namespace's retention.
+	// The procedure's workflow id is contract.WorkflowID(reference).
+	// Deleting its current run removes the history with the submitted
+	// data; earlier runs of a continued-as-new procedure go with the
+	// namespace's retention.
 	_, err = a.Temporal.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
-		Namespace: a.Namespace, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: req.Reference}})
+		Namespace: a.Namespace, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: contract.WorkflowID(req.Reference)}})
 	var nf *serviceerror.NotFound
 	if err != nil && !errors.As(err, &nf) {
 		return fmt.Errorf("erase %s: delete workflow history: %w", req.Reference, err)

@@ -35,6 +35,7 @@ import (
 	"github.com/amtsweg/amtsweg/workers/procworker"
 	"github.com/amtsweg/amtsweg/workers/projector"
 	"github.com/amtsweg/amtsweg/workflows"
+	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
 var record = flag.Bool("record", false, "write the retention workflow's history into workflows/testdata/histories for TestReplay")
@@ -114,8 +115,9 @@ func lifecycle(ref, name, hash string) []*events.ProcedureEvent {
 	return evs
 }
 
-// procedure stands in for a procedure's workflow: its history holds the
-// applicant's data, as ProcedureWorkflow's input does.
+// procedure stands in for a procedure's workflow (started under the
+// procedure's workflow id): its history holds the applicant's data, as
+// ProcedureWorkflow's input does.
 func procedure(_ workflow.Context, in json.RawMessage) (json.RawMessage, error) { return in, nil }
 
 // TestRetentionErasesEveryStore runs the retention workflow on Temporal
@@ -194,7 +196,7 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 	}
 	defer w.Stop()
 	for ref, name := range map[string]string{erika: "Erika Mustermann", hanna: "Hanna Haltbar"} {
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ref, TaskQueue: queue}, "test.procedure",
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: contract.WorkflowID(ref), TaskQueue: queue}, "test.procedure",
 			json.RawMessage(fmt.Sprintf(`{"applicant": {"name": %q}}`, name)))
 		if err != nil {
 			t.Fatal(err)
@@ -243,7 +245,7 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 	// the server updates about every half minute.
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		_, err := c.DescribeWorkflowExecution(ctx, erika, "")
+		_, err := c.DescribeWorkflowExecution(ctx, contract.WorkflowID(erika), "")
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			break
@@ -253,7 +255,7 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	if _, err := c.DescribeWorkflowExecution(ctx, hanna, ""); err != nil {
+	if _, err := c.DescribeWorkflowExecution(ctx, contract.WorkflowID(hanna), ""); err != nil {
 		t.Errorf("the held application's history: %v", err)
 	}
 
@@ -324,6 +326,20 @@ func TestRetentionErasesEveryStore(t *testing.T) {
 	}
 	if where := holding(t, url, "Hanna Haltbar"); len(where) > 0 {
 		t.Errorf("after erasure the database holds Hanna's name in %v", where)
+	}
+
+	// A rebuild of the projections from the topic skips the shredded
+	// events of the erased applications and brings back the others.
+	if err := projector.Rebuild(ctx, projector.Config{Brokers: testenv.Kafka(t), Store: st, Keys: keys, Topic: topic}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Erika Mustermann", "Hanna Haltbar"} {
+		if where := holding(t, url, name); len(where) > 0 {
+			t.Errorf("after the rebuild the database holds %s in %v", name, where)
+		}
+	}
+	if len(holding(t, url, "Peter Permanent")) == 0 {
+		t.Error("the rebuild did not bring back the kept application")
 	}
 }
 

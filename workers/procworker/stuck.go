@@ -93,20 +93,24 @@ func (w *StuckWatcher) Check(ctx context.Context) (opened, resolved int, err err
 	stuck := make([]store.StuckProcedure, 0, len(resp.Executions))
 	refs := make([]string, 0, len(resp.Executions))
 	for _, e := range resp.Executions {
-		ref := e.GetExecution().GetWorkflowId()
+		id := e.GetExecution().GetWorkflowId()
+		ref, ok := strings.CutPrefix(id, contract.WorkflowID(""))
+		if !ok {
+			continue // not a procedure started by Amtsweg
+		}
 		var problems []string
 		if p := e.GetSearchAttributes().GetIndexedFields()[ReportedProblems]; p != nil {
 			_ = converter.GetDefaultDataConverter().FromPayload(p, &problems)
 		}
 		attempts := ""
-		if d, err := w.Temporal.DescribeWorkflowExecution(ctx, ref, e.GetExecution().GetRunId()); err == nil && d.GetPendingWorkflowTask() != nil {
+		if d, err := w.Temporal.DescribeWorkflowExecution(ctx, id, e.GetExecution().GetRunId()); err == nil && d.GetPendingWorkflowTask() != nil {
 			attempts = fmt.Sprintf(", attempt %d", d.GetPendingWorkflowTask().GetAttempt())
 		}
 		stuck = append(stuck, store.StuckProcedure{Reference: ref, Message: fmt.Sprintf(
 			"the procedure's workflow task keeps failing (%s%s), so the procedure cannot go on: "+
 				"find the error in the worker's log or in the Temporal UI (workflow %s), fix its cause "+
 				"(e.g. deploy a corrected definition or a fixed worker) or cancel the procedure",
-			strings.Join(problems, ", "), attempts, ref)})
+			strings.Join(problems, ", "), attempts, id)})
 		refs = append(refs, ref)
 	}
 	now := time.Now()
