@@ -231,6 +231,15 @@ var messages = map[string][2]string{
 	"operator.done.cancelled":         {"Das Verfahren %s wird abgebrochen.", "Procedure %s is being cancelled."},
 	"operator.notfound":               {"Diesen Antrag gibt es in Ihrer Behörde nicht.", "Your authority has no such application."},
 	"operator.failed":                 {"Die Aktion ist fehlgeschlagen: %s", "The action failed: %s"},
+	"operator.migrations":             {"Umstellungen laufender Verfahren", "Migrations of running procedures"},
+	"operator.migrations.hint":        {"Gestartet mit amtsweg definitions migrate; Einzelheiten je Plan unter /api/v1/migrations/{plan}.", "Started with amtsweg definitions migrate; details per plan at /api/v1/migrations/{plan}."},
+	"operator.migration.state":        {"%s: %d umgestellt, %d vorgemerkt, %d nicht möglich, %d fehlgeschlagen", "%s: %d moved, %d scheduled, %d blocked, %d failed"},
+	"operator.migration.running":      {"läuft", "running"},
+	"operator.migration.finished":     {"fertig", "finished"},
+	"col.plan":                        {"Plan", "Plan"},
+	"col.versions":                    {"Versionen", "Versions"},
+	"col.progress":                    {"Fortschritt", "Progress"},
+	"col.updated":                     {"zuletzt", "last"},
 }
 
 // tr returns the message key in lang, formatted with args.

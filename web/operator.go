@@ -23,6 +23,8 @@ type operatorView struct {
 	Apps      []store.ApplicationRow
 	NextURL   string
 	Incidents []store.Incident
+	// Migrations are the runs of migration plans, with their progress.
+	Migrations []store.MigrationRun
 	// Problem is a refused or failed action; Target the reference it was
 	// about, for the error next to its form.
 	Problem string
@@ -66,6 +68,9 @@ func (h *handler) loadOperator(r *http.Request, s *session) (*operatorView, erro
 		return nil, err
 	}
 	ov.Incidents = inc.Incidents
+	if ov.Migrations, err = h.cfg.Store.MigrationRuns(r.Context()); err != nil {
+		return nil, err
+	}
 	return ov, nil
 }
 

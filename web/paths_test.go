@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/amtsweg/amtsweg/internal/e2e"
+	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
 
@@ -364,6 +365,19 @@ func TestDesignerDeploys(t *testing.T) {
 func TestOperatorCancels(t *testing.T) {
 	e := setup(t)
 	rc := e2e.SubmitAwaiting(t, e.dev, e2e.ReadSubmission(t, "../examples/anwohnerparken.json"), "in-review")
+	// A migration run's progress is listed (amtsweg definitions migrate
+	// records it).
+	ms, err := e.dev.Stack.Store(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.BeginMigrationRun(context.Background(), store.MigrationRun{PlanID: "parken-1-to-2", Procedure: "anwohnerparken",
+		SourceVersion: "1.0.0", TargetVersion: "1.1.0", PlanSHA256: "test", StartedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ms.RecordMigrationItem(context.Background(), "parken-1-to-2", store.MigrationItem{Reference: rc.Reference, Status: store.MigrationMoved}); err != nil {
+		t.Fatal(err)
+	}
 
 	clerk := e.newTab(t)
 	clerk.open("/operator")
@@ -376,6 +390,9 @@ func TestOperatorCancels(t *testing.T) {
 	b.open("/operator")
 	b.signIn("otto.operator", "Otto Operator", "operator")
 	b.do("operator page", chromedp.WaitVisible(chromedp.CSS(`.counts`)))
+	if got := b.text(`section[aria-labelledby="migrations-title"]`); !strings.Contains(got, "parken-1-to-2") || !strings.Contains(got, "läuft: 1 umgestellt, 0 vorgemerkt") {
+		t.Errorf("migrations on the operator page: %q", got)
+	}
 	b.axe("/operator")
 	keep(t, b.shot("operator"), "operator.png")
 

@@ -33,7 +33,7 @@ var migratedScenarios = []struct {
 			task("eingangspruefung-vereinfacht", clerk, `{"verfahren":"vereinfacht","vollstaendig":false,"fehlendeUnterlagen":["Standsicherheitsnachweis"],"behoerden":[]}`),
 		},
 		after: []recordAction{
-			{event: `{"unterlagen":[{"art":"statik","datei":"statik.pdf"}]}`},
+			{event: `{"dokumente":[{"art":"standsicherheitsnachweis","datei":"statik.pdf"}]}`},
 			directTask("nachreichung-sichten", clerk, `{"gesichtet":true}`),
 			directTask("eingangspruefung-vereinfacht", clerk, `{"verfahren":"genehmigungsfreistellung","vollstaendig":true,"fehlendeUnterlagen":[],"behoerden":[]}`),
 		},

@@ -82,6 +82,14 @@ var requiredHistories = []string{
 	"objection-template-hearing-remedied",
 	"objection-template-final-reopened-inadmissible",
 	"gewerbeanmeldung-documents-hemmung-inclusive",
+	// Instances moved from bauantrag 1.0.0 to 1.1.0 by a migration plan
+	// (issue 19): the run that moved at its safe point (waiting for
+	// documents; awaiting the four-eyes approval) and the run on 1.1.0
+	// that took over the wait or the tasks.
+	"bauantrag-migrated-documents-permit-free-run1",
+	"bauantrag-migrated-documents-permit-free-run2",
+	"bauantrag-migrated-approval-objection-run1",
+	"bauantrag-migrated-approval-objection-run2",
 }
 
 func newReplayer(t *testing.T) worker.WorkflowReplayer {

@@ -293,7 +293,7 @@ func finish(ctx context.Context, tc client.Client, pc *procclient.Client, ref, s
 	case stageDocuments:
 		// The documents lead to the step 1.1.0 added, then the check
 		// again; the clerk finds the project exempt.
-		if err := signal("docs", "de.amtsweg.applicant.documents-submitted.v1", `{"unterlagen": [{"art": "statik", "datei": "statik.pdf"}]}`); err != nil {
+		if err := signal("docs", "de.amtsweg.applicant.documents-submitted.v1", `{"dokumente": [{"art": "standsicherheitsnachweis", "datei": "statik.pdf"}]}`); err != nil {
 			return err
 		}
 		steps = append(steps, struct{ step, data string }{"nachreichung-sichten", `{"gesichtet": true}`},
