@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/amtsweg/amtsweg/internal/e2e"
+	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
@@ -543,5 +544,90 @@ func TestClerkReadsTheEFile(t *testing.T) {
 	}
 	if got := get("/inbox/tasks/" + task.ID + "/documents/doc-not-there"); !strings.HasPrefix(got, "404\n") {
 		t.Errorf("a document the e-file does not hold: %.200s", got)
+	}
+}
+
+// TestDesignerDryRunsAMigration: a designer uploads a migration plan with
+// a wrong step (errors at their lines), then a right one, and sees which
+// running procedures of the authority it would move; nothing moves.
+func TestDesignerDryRunsAMigration(t *testing.T) {
+	e := setup(t)
+	rc := e2e.SubmitAwaiting(t, e.dev, e2e.ReadSubmission(t, "../examples/anwohnerparken.json"), "in-review")
+	ctx := context.Background()
+	st, err := e.dev.Stack.Store(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../definitions/procedures/anwohnerparken.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1.0.2 renames the clerk's review step; it applies to no new
+	// application (validFrom far ahead), only to moved ones.
+	target := strings.NewReplacer("version: 1.0.1\n", "version: 1.0.2\n", `validFrom: "2024-01-01"`, `validFrom: "2099-01-01"`,
+		"id: review\n", "id: pruefen\n", "next: review\n", "next: pruefen\n").Replace(string(src))
+	if !strings.Contains(target, "id: pruefen") || !strings.Contains(target, "2099-01-01") {
+		t.Fatal("the test could not derive version 1.0.2")
+	}
+	if _, err := (&registry.Deployer{Store: st}).Deploy(ctx, "anwohnerparken-1.0.2.yaml", []byte(target), "test"); err != nil {
+		t.Fatalf("deploy 1.0.2: %v", err)
+	}
+	plan := "kind: MigrationPlan\nid: parken-1.0.1-to-1.0.2\nsource: { key: anwohnerparken, version: 1.0.1 }\ntarget: { version: 1.0.2 }\nsteps:\n  review: pruefen\ntasks: keep\ntimers: keep\n"
+	broken := strings.Replace(plan, "review: pruefen", "review: nirgendwo", 1)
+	dir := t.TempDir()
+	planPath, brokenPath := dir+"/parken.yaml", dir+"/parken-broken.yaml"
+	if err := os.WriteFile(planPath, []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(brokenPath, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	b := e.newTab(t)
+	b.open("/designer/migrations")
+	b.signIn("dora.design", "Dora Design", "designer")
+	b.do("migration page", chromedp.WaitVisible(chromedp.CSS(`#plan`)))
+	b.axe("/designer/migrations")
+
+	b.do("choose broken plan", chromedp.SetUploadFiles(chromedp.CSS(`#plan`), []string{brokenPath}))
+	b.submit(`form[action="/designer/migrations"] button`, `.def-errors`)
+	if got := b.text(`.def-errors`); !strings.Contains(got, "nirgendwo") || !strings.Contains(got, "Zeile 6") {
+		t.Errorf("error list: %q", got)
+	}
+	if marked := b.eval(`Array.from(document.querySelectorAll("ol.source li.bad")).map(li => li.id).join(",")`); marked != "L6" {
+		t.Errorf("marked lines %q, want L6", marked)
+	}
+	b.axe("/designer/migrations with errors")
+
+	b.do("choose plan", chromedp.SetUploadFiles(chromedp.CSS(`#plan`), []string{planPath}))
+	b.submit(`form[action="/designer/migrations"] button`, `#dry-run-summary`)
+	if got := b.text(`#move`); !strings.Contains(got, rc.Reference) || !strings.Contains(got, "pruefen") || !strings.Contains(got, "sofort") {
+		t.Errorf("would move: %q", got)
+	}
+	if got := b.text(`#dry-run-summary`); !strings.Contains(got, "1 Verfahren würden umgestellt, 0 nicht") {
+		t.Errorf("summary: %q", got)
+	}
+	b.axe("/designer/migrations dry run")
+
+	// A dry run changes nothing: the procedure still runs on 1.0.1 at review.
+	c, err := e.dev.Stack.Temporal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.QueryWorkflow(ctx, contract.WorkflowID(rc.Reference), "", contract.QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sv contract.StateView
+	if err := v.Get(&sv); err != nil || sv.Definition.Version != "1.0.1" || sv.At != "review" {
+		t.Errorf("after the dry run the procedure is at %+v (%v), want 1.0.1 at review", sv.Definition, err)
+	}
+
+	// A clerk is refused the page.
+	clerk := e.newTab(t)
+	clerk.open("/designer/migrations")
+	clerk.signIn("carl.clerk", "Carl Clerk", "sachbearbeitung")
+	if got := clerk.text(`main h1`); got != "Keine Berechtigung" {
+		t.Errorf("a clerk on /designer/migrations sees %q", got)
 	}
 }

@@ -82,7 +82,7 @@ type handler struct {
 
 // pageFiles are the page templates; each is parsed with layout.html and
 // parts.html.
-var pageFiles = []string{"home", "status", "login", "inbox", "task", "designer", "definition", "upload", "operator", "message"}
+var pageFiles = []string{"home", "status", "login", "inbox", "task", "designer", "definition", "upload", "migrate", "operator", "message"}
 
 // Mount registers the pages on mux (the API server's mux, so one binary
 // and one port serve the API and the pages). It fails when a template does
@@ -149,6 +149,8 @@ func (h *handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /designer/upload", h.signedIn("designer", h.uploadForm))
 	mux.HandleFunc("POST /designer/upload", h.signedIn("designer", h.upload))
 	mux.HandleFunc("POST /designer/deploy", h.signedIn("designer", h.deploy))
+	mux.HandleFunc("GET /designer/migrations", h.signedIn("designer", h.migrateForm))
+	mux.HandleFunc("POST /designer/migrations", h.signedIn("designer", h.migrateDryRun))
 
 	mux.HandleFunc("GET /operator", h.signedIn("operator", h.operator))
 	mux.HandleFunc("POST /operator/applications/{ref}/{action}", h.signedIn("operator", h.operatorAction))
