@@ -120,6 +120,7 @@ const (
 	KindIncidentResolved Kind = "incident-resolved" //
 	KindCompleted        Kind = "completed"         // the procedure ended with an outcome
 	KindReopened         Kind = "reopened"          // an ended procedure was reopened (outcome: the one it leaves)
+	KindMigrated         Kind = "migrated"          // a running procedure moved to another version of its definition
 )
 
 // ProcedureEvent is a domain event. Seq is assigned by the workflow, starts
@@ -144,6 +145,7 @@ type ProcedureEvent struct {
 	Request   *RequestInfo   `json:"request,omitempty"`
 	Incident  *IncidentInfo  `json:"incident,omitempty"`
 	Outcome   *OutcomeInfo   `json:"outcome,omitempty"`
+	Migrated  *Migrated      `json:"migrated,omitempty"`
 }
 
 // CloudEventType is the CloudEvents type of e.
@@ -170,6 +172,20 @@ type Received struct {
 	// Milestones lists the procedure's public milestones in order, so the
 	// status page can draw progress without loading the definition.
 	Milestones []MilestoneInfo `json:"milestones,omitempty"`
+}
+
+// Migrated is the detail of KindMigrated: the version the procedure runs
+// on from now, with what the status page draws from it (title,
+// milestones). The first event of the run on the new version.
+type Migrated struct {
+	Procedure      string `json:"procedure"`
+	Version        string `json:"version"`
+	DefinitionHash string `json:"definitionHash"`
+	// FromVersion is the version it left.
+	FromVersion string          `json:"fromVersion"`
+	Plan        string          `json:"plan,omitempty"`
+	Title       LocalText       `json:"title"`
+	Milestones  []MilestoneInfo `json:"milestones,omitempty"`
 }
 
 // MilestoneInfo is the detail of KindMilestone.

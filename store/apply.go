@@ -114,6 +114,13 @@ func ValidateEvent(e *events.ProcedureEvent) error {
 			return err
 		}
 	case events.KindIncidentResolved:
+	case events.KindMigrated:
+		if err := detail(e.Migrated != nil, "migrated"); err != nil {
+			return err
+		}
+		if m := e.Migrated; m.Procedure == "" || m.Version == "" || m.DefinitionHash == "" {
+			return fmt.Errorf("%s: migrated.procedure, version and definitionHash are required", id)
+		}
 	case events.KindCompleted, events.KindReopened:
 		if err := detail(e.Outcome != nil && e.Outcome.Outcome != "", "outcome"); err != nil {
 			return err
@@ -131,7 +138,7 @@ var knownKinds = []string{
 	string(events.KindTaskDelegated), string(events.KindTaskCompleted), string(events.KindTaskOverdue),
 	string(events.KindTaskCancelled), string(events.KindRequestOpened), string(events.KindRequestClosed),
 	string(events.KindIncident), string(events.KindIncidentResolved), string(events.KindCompleted),
-	string(events.KindReopened),
+	string(events.KindReopened), string(events.KindMigrated),
 }
 
 // The temporary tables a batch passes through. amtsweg_incoming holds the
@@ -195,14 +202,18 @@ m AS (
     FROM amtsweg_fresh WHERE kind = 'milestone' ORDER BY reference, seq DESC),
 c AS (
     SELECT DISTINCT ON (reference) reference, seq, kind, time, item_id, title
-    FROM amtsweg_fresh WHERE kind IN ('completed', 'reopened') ORDER BY reference, seq DESC)
+    FROM amtsweg_fresh WHERE kind IN ('completed', 'reopened') ORDER BY reference, seq DESC),
+mg AS (
+    SELECT DISTINCT ON (reference) reference, procedure, version, definition_hash, title, milestones
+    FROM amtsweg_fresh WHERE kind = 'migrated' ORDER BY reference, seq DESC)
 INSERT INTO applications AS a (reference, tenant, procedure, version, definition_hash, title, access_code_sha256,
     received_at, applicant, payload, milestones,
     milestone_id, milestone_title, milestone_description, milestone_seq,
     outcome, outcome_title, completed_at, completed_seq,
     next_deadline_id, next_deadline_due, next_deadline_title, status, last_seq)
-SELECT g.reference, g.tenant, r.procedure, r.version, r.definition_hash, r.title, r.access_code,
-    r.received_at, r.applicant, r.app_payload, COALESCE(r.milestones, '[]'),
+SELECT g.reference, g.tenant, COALESCE(mg.procedure, r.procedure), COALESCE(mg.version, r.version),
+    COALESCE(mg.definition_hash, r.definition_hash), COALESCE(mg.title, r.title), r.access_code,
+    r.received_at, r.applicant, r.app_payload, COALESCE(mg.milestones, r.milestones, '[]'),
     m.item_id, m.title, m.description, COALESCE(m.seq, 0),
     CASE WHEN c.kind = 'completed' THEN c.item_id END, CASE WHEN c.kind = 'completed' THEN c.title END,
     CASE WHEN c.kind = 'completed' THEN c.time END, COALESCE(c.seq, 0),
@@ -215,6 +226,7 @@ FROM g
 LEFT JOIN r USING (reference)
 LEFT JOIN m USING (reference)
 LEFT JOIN c USING (reference)
+LEFT JOIN mg USING (reference)
 LEFT JOIN LATERAL (
     SELECT d.id, d.due, d.title, d.public AND d.state = 'running' AND d.due IS NOT NULL AS ok
     FROM deadlines d WHERE d.reference = g.reference
@@ -528,6 +540,13 @@ func incomingRow(e *events.ProcedureEvent, taskRound map[string]int) ([]any, err
 		applicant = rawJSON(r.Applicant)
 		appPayload = rawJSON(r.Payload)
 		if milestones, err = json.Marshal(orEmpty(r.Milestones)); err != nil {
+			return nil, err
+		}
+	case events.KindMigrated:
+		m := e.Migrated
+		procedure, version, hash = &m.Procedure, &m.Version, &m.DefinitionHash
+		title = localText(m.Title)
+		if milestones, err = json.Marshal(orEmpty(m.Milestones)); err != nil {
 			return nil, err
 		}
 	case events.KindMilestone:

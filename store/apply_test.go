@@ -362,3 +362,35 @@ func TestApplyEventsReopened(t *testing.T) {
 		t.Errorf("completed and reopened in one batch: state %s, outcome %+v", st.State, st.Outcome)
 	}
 }
+
+// TestApplyEventsMigrated: a migrated event moves the application's
+// version, definition hash, title and milestone list to the new version,
+// in its own batch and together with the events before it; the received
+// details stay.
+func TestApplyEventsMigrated(t *testing.T) {
+	s, _ := storetest.New(t)
+	hash := strings.Repeat("b", 64)
+	for _, tc := range []struct {
+		ref      string
+		together bool
+	}{{"BA-2025-0011", false}, {"BA-2025-0012", true}} {
+		evs := storetest.Lifecycle(tc.ref)[:10] // still running
+		m := storetest.Ev(tc.ref, 11, events.KindMigrated)
+		m.Migrated = &events.Migrated{Procedure: "bauantrag", Version: "1.1.0", DefinitionHash: hash,
+			FromVersion: "1.0.0", Plan: "p", Title: events.LocalText{De: "Bauantrag (neu)", En: "Building permit (new)"},
+			Milestones: []events.MilestoneInfo{{ID: "eingegangen", Title: events.LocalText{De: "Eingegangen"}}, {ID: "neu", Title: events.LocalText{De: "Neu"}}}}
+		if tc.together {
+			apply(t, s, append(evs, m)...)
+		} else {
+			apply(t, s, evs...)
+			apply(t, s, m)
+		}
+		st := status(t, s, tc.ref)
+		if st.Version != "1.1.0" || st.DefinitionHash != hash || len(st.Milestones) != 2 || st.Milestones[1].ID != "neu" {
+			t.Errorf("%s (one batch: %v): version %s, hash %s, milestones %+v", tc.ref, tc.together, st.Version, st.DefinitionHash, st.Milestones)
+		}
+		if st.State != "running" || st.Procedure != "bauantrag" {
+			t.Errorf("%s: after the migration state %s, procedure %s", tc.ref, st.State, st.Procedure)
+		}
+	}
+}

@@ -156,6 +156,15 @@ func TestMigrateOpenTask(t *testing.T) {
 		t.Errorf("tasks created on the new version: %v, want the approval t2 and the statement t3", got)
 	}
 	checkSeq(t, h2.rec.evs, st.Seq+1)
+	// The run on the new version tells the projections first.
+	if first := h2.rec.evs[0]; first.Kind != events.KindMigrated || first.Migrated == nil ||
+		first.Migrated.Version != next.Definition.Version || first.Migrated.FromVersion != "1.0.0" ||
+		first.Migrated.DefinitionHash == "" || len(first.Migrated.Milestones) == 0 {
+		t.Errorf("first event of the migrated run: %+v", first)
+	}
+	if n := len(h2.rec.find(events.KindMigrated)); n != 1 {
+		t.Errorf("%d migrated events, want 1", n)
+	}
 	for _, e := range h2.rec.find(events.KindDeadline) {
 		if e.Deadline.ID == "decision" && e.Deadline.Due != "" && e.Deadline.Due != "2027-02-02" {
 			t.Errorf("the decision clock moved to %s", e.Deadline.Due)

@@ -211,6 +211,9 @@ func (r *run) execute(ctx workflow.Context) (contract.Result, error) {
 	if r.in.Resume == nil {
 		r.emitReceived(ctx)
 	}
+	if r.in.Migrated != nil && workflow.GetVersion(ctx, migratedEventChange, workflow.DefaultVersion, 1) == 1 {
+		r.emitMigrated(ctx)
+	}
 	if err := r.applyCarriedClocks(ctx); err != nil {
 		return contract.Result{}, err
 	}
@@ -453,10 +456,7 @@ func (r *run) finish(ctx workflow.Context, outcome string, title definitions.Tex
 }
 
 func (r *run) emitReceived(ctx workflow.Context) {
-	ms := make([]events.MilestoneInfo, 0, len(r.def.Milestones))
-	for _, m := range r.def.Milestones {
-		ms = append(ms, events.MilestoneInfo{ID: m.ID, Title: text(m.Title), Description: text(m.Description)})
-	}
+	ms := r.milestoneInfos()
 	r.emit(ctx, events.KindReceived, "", func(e *events.ProcedureEvent) {
 		e.Actor = "applicant"
 		e.Received = &events.Received{
@@ -469,6 +469,37 @@ func (r *run) emitReceived(ctx workflow.Context) {
 			Applicant:        r.in.Applicant,
 			Payload:          r.in.Payload,
 			Milestones:       ms,
+		}
+	})
+}
+
+// milestoneInfos lists the definition's public milestones in order.
+func (r *run) milestoneInfos() []events.MilestoneInfo {
+	ms := make([]events.MilestoneInfo, 0, len(r.def.Milestones))
+	for _, m := range r.def.Milestones {
+		ms = append(ms, events.MilestoneInfo{ID: m.ID, Title: text(m.Title), Description: text(m.Description)})
+	}
+	return ms
+}
+
+// migratedEventChange is the workflow.GetVersion change id of the
+// migrated event: runs on a new version recorded before it publish none.
+const migratedEventChange = "migrated-event"
+
+// emitMigrated tells the projections that the procedure now runs on this
+// run's version (the first thing a run that a migration plan started does).
+func (r *run) emitMigrated(ctx workflow.Context) {
+	ms := r.milestoneInfos()
+	r.emit(ctx, events.KindMigrated, r.Next, func(e *events.ProcedureEvent) {
+		e.Actor = "system"
+		e.Migrated = &events.Migrated{
+			Procedure:      r.in.Definition.Key,
+			Version:        r.in.Definition.Version,
+			DefinitionHash: r.in.Definition.Hash,
+			FromVersion:    r.in.Migrated.From.Version,
+			Plan:           r.in.Migrated.Plan,
+			Title:          text(r.def.Title),
+			Milestones:     ms,
 		}
 	})
 }

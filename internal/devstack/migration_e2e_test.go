@@ -61,7 +61,9 @@ type before struct {
 // (never earlier), has one audit entry of the move, and ends correctly.
 func TestMigrateRunningBuildingPermits(t *testing.T) {
 	dir := e2e.DataDir(t)
-	d := e2e.Start(t, dir)
+	// The applications are received on 20 November 2026 and take the
+	// version valid then (1.0.0), not the one of the e2e stacks' day.
+	d := e2e.StartOn(t, dir, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	defer d.Stop()
 	ctx := context.Background()
 	st, err := d.Stack.Store(ctx)
@@ -253,6 +255,21 @@ func TestMigrateRunningBuildingPermits(t *testing.T) {
 			return fmt.Errorf("%s has %d audit entries of the migration, want 1", ref, entries)
 		}
 		return nil
+	})
+	// The citizen's and the clerks' projections show the version each
+	// procedure ended on.
+	forEach(t, refs, func(ref string) error {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			a, err := st.ApplicationStatus(ctx, ref)
+			if err == nil && a.Version == "1.1.0" {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: projected version %q (%v), want 1.1.0", ref, a.Version, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	t.Logf("scenario done in %s", time.Since(start).Round(time.Second))
 }
