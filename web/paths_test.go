@@ -604,8 +604,11 @@ func TestDesignerDryRunsAMigration(t *testing.T) {
 	if got := b.text(`#move`); !strings.Contains(got, rc.Reference) || !strings.Contains(got, "pruefen") || !strings.Contains(got, "sofort") {
 		t.Errorf("would move: %q", got)
 	}
-	if got := b.text(`#dry-run-summary`); !strings.Contains(got, "1 Verfahren würden umgestellt, 0 nicht") {
-		t.Errorf("summary: %q", got)
+	// Other tests of the package share the stack: other running permits
+	// may be listed too; the summary counts what the table lists.
+	rows := b.eval(`String(document.querySelectorAll("#move tbody tr").length)`)
+	if got := b.text(`#dry-run-summary`); !strings.Contains(got, ": "+rows+" Verfahren würden umgestellt, 0 nicht") {
+		t.Errorf("summary %q, with %s rows listed", got, rows)
 	}
 	b.axe("/designer/migrations dry run")
 
