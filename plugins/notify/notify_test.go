@@ -382,3 +382,68 @@ func TestSMTPUnreachableIsRetryable(t *testing.T) {
 		t.Fatalf("unreachable server: %v, want a temporary error", err)
 	}
 }
+
+// crashAfterSend delivers through the file sink, then fails as a worker
+// does that is killed before the ledger records the message.
+type crashAfterSend struct {
+	*notify.FileSink
+	crashes int
+}
+
+func (c *crashAfterSend) Send(ctx context.Context, m *notify.Message) error {
+	if err := c.FileSink.Send(ctx, m); err != nil {
+		return err
+	}
+	if c.crashes > 0 {
+		c.crashes--
+		return errors.New("worker killed after delivering, before recording")
+	}
+	return nil
+}
+
+// A call retried after the message went out but before the ledger recorded
+// it (the worker was SIGKILLed in between) does not put the message into
+// the outbox twice: the file sink delivers once per message ID.
+func TestFileSinkOncePerMessageAfterCrash(t *testing.T) {
+	data := t.TempDir()
+	sink, err := notify.NewFileSink(filepath.Join(data, "outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := notify.NewLedger(filepath.Join(data, "ledger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := notify.EmbeddedTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := mail.ParseAddress("Bauaufsicht <bauaufsicht@lra-sok.example>")
+	tr := &crashAfterSend{FileSink: sink, crashes: 1}
+	n := &notify.Notifier{From: from, Templates: tpl, Transport: tr, Ledger: ledger}
+	conn := sdktest.Start(t, n.Plugin())
+	ctx := context.Background()
+
+	if err := conn.CallWith(ctx, callWithKey("wf-7/2"), receipt("juergen@example.org"), nil); err == nil {
+		t.Fatal("the first attempt should fail as its worker died")
+	}
+	retry := callWithKey("wf-7/2")
+	retry.Attempt = 2
+	var out notify.SendOutput
+	if err := conn.CallWith(ctx, retry, receipt("juergen@example.org"), &out); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if files := emls(t, filepath.Join(data, "outbox")); len(files) != 1 {
+		t.Fatalf("outbox has %d messages after a send retried past a crash, want 1: %v", len(files), files)
+	}
+	if _, ok, err := ledger.Lookup("wf-7/2"); err != nil || !ok {
+		t.Fatalf("the retry did not record the message in the ledger: %v %v", ok, err)
+	}
+	// Another key is another message.
+	if err := conn.CallWith(ctx, callWithKey("wf-7/3"), receipt("juergen@example.org"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if files := emls(t, filepath.Join(data, "outbox")); len(files) != 2 {
+		t.Fatalf("outbox has %d messages after a second key, want 2", len(files))
+	}
+}
