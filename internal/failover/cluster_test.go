@@ -123,15 +123,12 @@ func newCluster(t *testing.T) *cluster {
 	c.hostPort, c.ns = testenv.Temporal(t)
 	// A broker of the test's own: the topics' names are the product's, and
 	// the rebuild reads a whole topic, so no other test may write to it.
-	broker, err := embkafka.Start(ctx, embkafka.Options{Addr: "127.0.0.1:0", Topics: devstack.Topics})
+	broker, err := embkafka.Start(ctx, embkafka.Options{Addr: "127.0.0.1:0", Topics: topics()})
 	if err != nil {
 		t.Fatalf("start Kafka: %v", err)
 	}
 	t.Cleanup(func() { _ = broker.Close() })
 	c.brokers = broker.Brokers()
-	if err := kafkabus.EnsureTopics(ctx, c.brokers, devstack.Topics...); err != nil {
-		t.Fatal(err)
-	}
 	c.env = []string{
 		"TEMPORAL_ADDRESS=" + c.hostPort,
 		"TEMPORAL_NAMESPACE=" + c.ns,
@@ -154,6 +151,20 @@ func newCluster(t *testing.T) *cluster {
 	t.Cleanup(c.tc.Close)
 	t.Cleanup(c.stopAll)
 	return c
+}
+
+// topics are amtsweg dev's topics, with 8 partitions for the intake: each
+// of the 4 consumers of each of two intake processes then holds one, so a
+// killed intake always had work (with 4 partitions, one process could sit
+// idle in the group).
+func topics() []kafkabus.TopicSpec {
+	out := append([]kafkabus.TopicSpec(nil), devstack.Topics...)
+	for i := range out {
+		if out[i].Name == events.TopicIntake {
+			out[i].Partitions = 8
+		}
+	}
+	return out
 }
 
 // run runs an amtsweg command to its end.
@@ -375,24 +386,37 @@ func (c *cluster) workflowRuns(since time.Time, want int) map[string][]string {
 	c.t.Helper()
 	ctx := context.Background()
 	query := fmt.Sprintf("StartTime >= '%s'", since.UTC().Format(time.RFC3339Nano))
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	deadline := time.Now().Add(2 * time.Minute)
+	// list reads all pages; the embedded server's persistence rate limit
+	// may refuse a page under load, which is retried.
+	list := func() (map[string][]string, error) {
 		runs := map[string][]string{}
-		total := 0
 		var token []byte
 		for {
-			resp, err := c.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: c.ns, Query: query, PageSize: 1000, NextPageToken: token})
+			lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			resp, err := c.tc.ListWorkflow(lctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: c.ns, Query: query, PageSize: 200, NextPageToken: token})
+			cancel()
 			if err != nil {
-				c.t.Fatalf("list workflows (%s): %v", query, err)
+				return nil, fmt.Errorf("list workflows (%s): %w", query, err)
 			}
 			for _, e := range resp.Executions {
 				id := e.GetExecution().GetWorkflowId()
 				runs[id] = append(runs[id], e.GetStatus().String())
-				total++
 			}
 			if token = resp.NextPageToken; len(token) == 0 {
-				break
+				return runs, nil
 			}
+		}
+	}
+	for {
+		runs, err := list()
+		if err != nil {
+			if time.Now().After(deadline) {
+				c.t.Fatal(err)
+			}
+			c.t.Logf("%v (retrying)", err)
+			time.Sleep(2 * time.Second)
+			continue
 		}
 		done := 0
 		for _, st := range runs {
