@@ -447,3 +447,68 @@ func TestFileSinkOncePerMessageAfterCrash(t *testing.T) {
 		t.Fatalf("outbox has %d messages after a second key, want 2", len(files))
 	}
 }
+
+// slowSink counts deliveries and takes a while for each, so that two
+// attempts of one call overlap.
+type slowSink struct {
+	mu   sync.Mutex
+	sent int
+}
+
+func (s *slowSink) Send(context.Context, *notify.Message) error {
+	time.Sleep(200 * time.Millisecond)
+	s.mu.Lock()
+	s.sent++
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *slowSink) Describe() string { return "slow sink" }
+
+// Two workers share the ledger directory (one volume for every replica).
+// When two attempts of one call run at once on both (the first still
+// running when the call timed out and was retried on the other), the
+// message is delivered once: the ledger's lock holds across processes.
+// Two Ledger values on one directory stand for the two processes.
+func TestLedgerLockAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	tpl, err := notify.EmbeddedTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := mail.ParseAddress("Bauaufsicht <bauaufsicht@lra-sok.example>")
+	sink := &slowSink{}
+	var conns []*sdktest.Conn
+	for range 2 {
+		ledger, err := notify.NewLedger(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &notify.Notifier{From: from, Templates: tpl, Transport: sink, Ledger: ledger}
+		conns = append(conns, sdktest.Start(t, n.Plugin()))
+	}
+	outs := make([]notify.SendOutput, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, conn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := callWithKey("wf-9/4")
+			c.Attempt = int32(i + 1)
+			errs[i] = conn.CallWith(context.Background(), c, receipt("juergen@example.org"), &outs[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	if sink.sent != 1 {
+		t.Fatalf("two overlapping attempts of one call delivered %d messages, want 1", sink.sent)
+	}
+	if outs[0].Duplicate == outs[1].Duplicate || outs[0].MessageID != outs[1].MessageID {
+		t.Fatalf("want one delivery and one duplicate of the same message: %+v / %+v", outs[0], outs[1])
+	}
+}
