@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,6 +271,21 @@ func (c *cluster) checkRunning() {
 		}
 	}
 }
+
+// retriedPluginCalls counts, in the processes' logs, plugin calls on an
+// attempt after the first (the plugins log "attempt" with each call they
+// report), as evidence that the kill left calls to be retried.
+func (c *cluster) retriedPluginCalls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, p := range c.procs {
+		n += len(retriedAttempt.FindAllStringIndex(p.out.String(), -1))
+	}
+	return n
+}
+
+var retriedAttempt = regexp.MustCompile(`"component":"plugins"[^\n]*"attempt":([2-9]|[1-9][0-9]+)[,}]`)
 
 // deploy deploys testdata/fee-notice.yaml once a worker has published its
 // plugin catalog.

@@ -41,6 +41,7 @@ func TestWorkerKilled(t *testing.T) {
 		workers = append(workers, c.start("worker", victim.name+"-replacement"))
 	}
 	c.awaitCompleted(n, 10*time.Minute)
+	t.Logf("plugin calls on a retried attempt, in the workers' logs: %d", c.retriedPluginCalls())
 
 	c.checkWorkflows(since, refs)
 	c.checkRows(refs)
