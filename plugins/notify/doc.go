@@ -7,6 +7,13 @@
 // that writes one .eml file per message. Sending is idempotent per
 // idempotency key: a ledger (one file per key) records every sent message,
 // and a retried call returns the recorded result without sending again.
+// Work on one key is locked across the processes that share the ledger
+// directory (an advisory flock under <ledger>/.locks, which the shared
+// volume must support), so attempts of one call on two worker replicas do
+// not both send. One window remains: a worker killed after the SMTP server
+// accepted a message and before the ledger recorded it sends it again on
+// retry, with the same Message-ID (derived from the key) so that receivers
+// can drop the duplicate; the file sink delivers each Message-ID once.
 //
 // Configuration (environment):
 //

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -49,8 +51,15 @@ func (l *Ledger) path(key string) string {
 	return filepath.Join(l.dir, hex.EncodeToString(sum[:])+".json")
 }
 
-// lock serialises work on one key inside this process.
-func (l *Ledger) lock(key string) func() {
+// lock serialises work on one key: inside this process with a mutex, and
+// across the processes that share the ledger directory (the worker
+// replicas on one volume, see deploy/kubernetes) with an advisory flock on
+// <dir>/.locks/<key hash>. Without the flock, two attempts of one call on
+// two workers (the first still running when the call timed out and was
+// retried elsewhere) could both miss the ledger and both send. The lock
+// files stay: removing one while another process waits on it would let
+// two hold "the" lock. It gives up when ctx ends.
+func (l *Ledger) lock(ctx context.Context, key string) (func(), error) {
 	l.mu.Lock()
 	m, ok := l.locks[key]
 	if !ok {
@@ -59,7 +68,38 @@ func (l *Ledger) lock(key string) func() {
 	}
 	l.mu.Unlock()
 	m.Lock()
-	return m.Unlock
+	dir := filepath.Join(l.dir, ".locks")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		m.Unlock()
+		return nil, fmt.Errorf("lock ledger entry: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, filepath.Base(l.path(key))+".lock"), os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		m.Unlock()
+		return nil, fmt.Errorf("lock ledger entry: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			m.Unlock()
+			return nil, fmt.Errorf("lock ledger entry: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			m.Unlock()
+			return nil, fmt.Errorf("lock ledger entry: another process holds it: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return func() {
+		f.Close() // closing the descriptor releases the flock
+		m.Unlock()
+	}, nil
 }
 
 // Lookup returns the entry for key, if a message was sent for it.

@@ -382,3 +382,133 @@ func TestSMTPUnreachableIsRetryable(t *testing.T) {
 		t.Fatalf("unreachable server: %v, want a temporary error", err)
 	}
 }
+
+// crashAfterSend delivers through the file sink, then fails as a worker
+// does that is killed before the ledger records the message.
+type crashAfterSend struct {
+	*notify.FileSink
+	crashes int
+}
+
+func (c *crashAfterSend) Send(ctx context.Context, m *notify.Message) error {
+	if err := c.FileSink.Send(ctx, m); err != nil {
+		return err
+	}
+	if c.crashes > 0 {
+		c.crashes--
+		return errors.New("worker killed after delivering, before recording")
+	}
+	return nil
+}
+
+// A call retried after the message went out but before the ledger recorded
+// it (the worker was SIGKILLed in between) does not put the message into
+// the outbox twice: the file sink delivers once per message ID.
+func TestFileSinkOncePerMessageAfterCrash(t *testing.T) {
+	data := t.TempDir()
+	sink, err := notify.NewFileSink(filepath.Join(data, "outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := notify.NewLedger(filepath.Join(data, "ledger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := notify.EmbeddedTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := mail.ParseAddress("Bauaufsicht <bauaufsicht@lra-sok.example>")
+	tr := &crashAfterSend{FileSink: sink, crashes: 1}
+	n := &notify.Notifier{From: from, Templates: tpl, Transport: tr, Ledger: ledger}
+	conn := sdktest.Start(t, n.Plugin())
+	ctx := context.Background()
+
+	if err := conn.CallWith(ctx, callWithKey("wf-7/2"), receipt("juergen@example.org"), nil); err == nil {
+		t.Fatal("the first attempt should fail as its worker died")
+	}
+	retry := callWithKey("wf-7/2")
+	retry.Attempt = 2
+	var out notify.SendOutput
+	if err := conn.CallWith(ctx, retry, receipt("juergen@example.org"), &out); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if files := emls(t, filepath.Join(data, "outbox")); len(files) != 1 {
+		t.Fatalf("outbox has %d messages after a send retried past a crash, want 1: %v", len(files), files)
+	}
+	if _, ok, err := ledger.Lookup("wf-7/2"); err != nil || !ok {
+		t.Fatalf("the retry did not record the message in the ledger: %v %v", ok, err)
+	}
+	// Another key is another message.
+	if err := conn.CallWith(ctx, callWithKey("wf-7/3"), receipt("juergen@example.org"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if files := emls(t, filepath.Join(data, "outbox")); len(files) != 2 {
+		t.Fatalf("outbox has %d messages after a second key, want 2", len(files))
+	}
+}
+
+// slowSink counts deliveries and takes a while for each, so that two
+// attempts of one call overlap.
+type slowSink struct {
+	mu   sync.Mutex
+	sent int
+}
+
+func (s *slowSink) Send(context.Context, *notify.Message) error {
+	time.Sleep(200 * time.Millisecond)
+	s.mu.Lock()
+	s.sent++
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *slowSink) Describe() string { return "slow sink" }
+
+// Two workers share the ledger directory (one volume for every replica).
+// When two attempts of one call run at once on both (the first still
+// running when the call timed out and was retried on the other), the
+// message is delivered once: the ledger's lock holds across processes.
+// Two Ledger values on one directory stand for the two processes.
+func TestLedgerLockAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	tpl, err := notify.EmbeddedTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := mail.ParseAddress("Bauaufsicht <bauaufsicht@lra-sok.example>")
+	sink := &slowSink{}
+	var conns []*sdktest.Conn
+	for range 2 {
+		ledger, err := notify.NewLedger(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &notify.Notifier{From: from, Templates: tpl, Transport: sink, Ledger: ledger}
+		conns = append(conns, sdktest.Start(t, n.Plugin()))
+	}
+	outs := make([]notify.SendOutput, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, conn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := callWithKey("wf-9/4")
+			c.Attempt = int32(i + 1)
+			errs[i] = conn.CallWith(context.Background(), c, receipt("juergen@example.org"), &outs[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	if sink.sent != 1 {
+		t.Fatalf("two overlapping attempts of one call delivered %d messages, want 1", sink.sent)
+	}
+	if outs[0].Duplicate == outs[1].Duplicate || outs[0].MessageID != outs[1].MessageID {
+		t.Fatalf("want one delivery and one duplicate of the same message: %+v / %+v", outs[0], outs[1])
+	}
+}

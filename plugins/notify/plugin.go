@@ -184,7 +184,10 @@ func (n *Notifier) send(ctx context.Context, call sdk.CallInfo, in SendInput) (S
 	if call.IdempotencyKey == "" {
 		return SendOutput{}, sdk.Finalf("notify.send needs an idempotency key so that a retry does not send twice")
 	}
-	unlock := n.Ledger.lock(call.IdempotencyKey)
+	unlock, err := n.Ledger.lock(ctx, call.IdempotencyKey)
+	if err != nil {
+		return SendOutput{}, sdk.Retryable(err)
+	}
 	defer unlock()
 	if e, ok, err := n.Ledger.Lookup(call.IdempotencyKey); err != nil {
 		return SendOutput{}, sdk.Retryable(err)

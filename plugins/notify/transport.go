@@ -147,9 +147,18 @@ func NewFileSink(dir string) (*FileSink, error) {
 // Describe names the transport.
 func (f *FileSink) Describe() string { return "file sink " + f.dir }
 
-// Send writes m atomically.
+// Send writes m atomically, once per message ID: a message whose ID the
+// outbox already holds is not written again. The ID derives from the
+// idempotency key, so a call retried after its worker died between writing
+// the message and recording it in the ledger does not deliver it twice.
 func (f *FileSink) Send(_ context.Context, m *Message) error {
-	name := m.Date.UTC().Format("20060102T150405.000000000Z") + "-" + strings.SplitN(m.ID, "@", 2)[0] + ".eml"
+	id := strings.SplitN(m.ID, "@", 2)[0]
+	if sent, err := filepath.Glob(filepath.Join(f.dir, "*-"+id+".eml")); err != nil {
+		return fmt.Errorf("look for message %s in the outbox: %w", m.ID, err)
+	} else if len(sent) > 0 {
+		return nil
+	}
+	name := m.Date.UTC().Format("20060102T150405.000000000Z") + "-" + id + ".eml"
 	tmp := filepath.Join(f.dir, "."+name+".tmp")
 	if err := os.WriteFile(tmp, m.Bytes(), 0o640); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
