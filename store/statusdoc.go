@@ -29,19 +29,18 @@ type StatusDocument struct {
 }
 
 // localized is the SQL expression of the JSON string literal of the
-// translation in jsonb column expression col: English ($2 = 'en') when the
+// translation in jsonb column expression col: the language $2 when the
 // text has it, else German, else "" — the API's rule (api.text).
 func localized(col string) string {
-	return `to_json(CASE WHEN $2 = 'en' AND COALESCE(` + col + `->>'en', '') <> '' THEN ` + col + `->>'en'` +
-		` ELSE COALESCE(` + col + `->>'de', '') END)::text`
+	return `to_json(COALESCE(NULLIF(` + col + `->>$2, ''), ` + col + `->>'de', ''))::text`
 }
 
 // rfc3339 is the SQL expression of the JSON string literal of the
 // timestamptz expression col as encoding/json writes a time.Time in UTC:
-// RFC 3339 with the fraction's trailing zeros cut, and "Z".
+// RFC 3339 with the fraction's trailing zeros cut (PostgreSQL's JSON form
+// of a timestamp cuts them too), and "Z".
 func rfc3339(col string) string {
-	return `'"' || to_char(` + col + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')` +
-		` || COALESCE('.' || NULLIF(rtrim(to_char(` + col + ` AT TIME ZONE 'UTC', 'US'), '0'), ''), '') || 'Z"'`
+	return `left(to_json(` + col + ` AT TIME ZONE 'UTC')::text, -1) || 'Z"'`
 }
 
 // statusDocumentSQL builds the status document of the application $1 in

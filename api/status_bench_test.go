@@ -1,0 +1,135 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/amtsweg/amtsweg/api"
+	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/store/storetest"
+)
+
+// BenchmarkStatusLookup compares the status lookup as the former code did
+// it (a row of columns, JSON decoded into Go values, the response encoded
+// by encoding/json) with the document PostgreSQL builds, interleaved
+// round by round (former, document, former, …) so that the machine's load
+// hits both alike. Each lookup includes the access check. Applications
+// have 10 public timeline entries, every tenth an open request, as in the
+// bench suite's status phase. Besides ns/op (lookups run in parallel, so
+// this is the inverse of throughput at saturation) it reports the CPU time
+// of this process per lookup (cpu-ns/op) and that of the
+// database's server processes (pg-cpu-ns/op).
+//
+//	go test ./api -run '^$' -bench StatusLookup -benchtime 10000x
+func BenchmarkStatusLookup(b *testing.B) {
+	const apps, rounds = 500, 3
+	ctx := context.Background()
+	s, url := storetest.New(b)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	refs := make([]string, apps)
+	var evs []*events.ProcedureEvent
+	for i := range refs {
+		refs[i] = fmt.Sprintf("BA-2025-%06d", i)
+		evs = append(evs, storetest.Received(refs[i], 1), storetest.Milestone(refs[i], 2, "eingegangen", "Eingegangen", "Received"))
+		for k := range 10 {
+			evs = append(evs, storetest.Timeline(refs[i], int64(3+k), fmt.Sprintf("Schritt %d Ihres Antrags ist erledigt.", k), false))
+		}
+		if i%10 == 0 {
+			evs = append(evs, storetest.Request(refs[i], 13, events.KindRequestOpened, "lageplan", "open", "2025-02-10"))
+		}
+	}
+	if _, err := s.ApplyEvents(ctx, evs); err != nil {
+		b.Fatal(err)
+	}
+	srv := api.New(api.Config{Store: s, ClientAddress: func(*http.Request) string { return "bench" }})
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/status/x", nil)
+	paths := []struct {
+		name   string
+		lookup func(ref string) ([]byte, error)
+	}{
+		{"former", func(ref string) ([]byte, error) {
+			resp, err := srv.LookupStatus(req, ref, storetest.AccessCode, "de")
+			if err != nil {
+				return nil, err
+			}
+			body, err := json.Marshal(resp)
+			return append(body, '\n'), err
+		}},
+		{"document", func(ref string) ([]byte, error) {
+			return api.StatusDocumentBody(srv, req, ref, storetest.AccessCode, "de")
+		}},
+	}
+	for round := 1; round <= rounds; round++ {
+		for _, p := range paths {
+			b.Run(fmt.Sprintf("%s/round-%d", p.name, round), func(b *testing.B) {
+				b.ReportAllocs()
+				cpu0, pg0 := processCPU(), postgresCPU(b, conn)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := p.lookup(refs[rand.IntN(apps)]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64((postgresCPU(b, conn)-pg0).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
+			})
+		}
+	}
+}
+
+// postgresCPU is the CPU time (user and system) all server processes of
+// conn's database have used so far, read from /proc (the test database
+// runs on this machine). Its resolution is a clock tick (10 ms): run
+// enough lookups.
+func postgresCPU(b *testing.B, conn *pgx.Conn) time.Duration {
+	rows, err := conn.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ticks int64
+	for _, pid := range pids {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // the backend has ended
+		}
+		// Fields after the command's closing parenthesis; utime and
+		// stime are the 14th and 15th fields of the line.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + s
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
