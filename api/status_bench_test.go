@@ -19,6 +19,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/api"
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/store"
 	"github.com/amtsweg/amtsweg/store/storetest"
 )
 
@@ -37,27 +38,12 @@ import (
 func BenchmarkStatusLookup(b *testing.B) {
 	const apps, rounds = 500, 3
 	ctx := context.Background()
-	s, url := storetest.New(b)
+	s, url, refs := seedStatusBench(b, apps)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	refs := make([]string, apps)
-	var evs []*events.ProcedureEvent
-	for i := range refs {
-		refs[i] = fmt.Sprintf("BA-2025-%06d", i)
-		evs = append(evs, storetest.Received(refs[i], 1), storetest.Milestone(refs[i], 2, "eingegangen", "Eingegangen", "Received"))
-		for k := range 10 {
-			evs = append(evs, storetest.Timeline(refs[i], int64(3+k), fmt.Sprintf("Schritt %d Ihres Antrags ist erledigt.", k), false))
-		}
-		if i%10 == 0 {
-			evs = append(evs, storetest.Request(refs[i], 13, events.KindRequestOpened, "lageplan", "open", "2025-02-10"))
-		}
-	}
-	if _, err := s.ApplyEvents(ctx, evs); err != nil {
-		b.Fatal(err)
-	}
 	srv := api.New(api.Config{Store: s, ClientAddress: func(*http.Request) string { return "bench" }})
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/status/x", nil)
 	paths := []struct {
@@ -91,6 +77,66 @@ func BenchmarkStatusLookup(b *testing.B) {
 				})
 				b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 				b.ReportMetric(float64((postgresCPU(b, conn)-pg0).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
+			})
+		}
+	}
+}
+
+// seedStatusBench applies apps applications with 10 public timeline
+// entries each and an open request on every tenth.
+func seedStatusBench(b *testing.B, apps int) (*store.Store, string, []string) {
+	s, url := storetest.New(b)
+	refs := make([]string, apps)
+	var evs []*events.ProcedureEvent
+	for i := range refs {
+		refs[i] = fmt.Sprintf("BA-2025-%06d", i)
+		evs = append(evs, storetest.Received(refs[i], 1), storetest.Milestone(refs[i], 2, "eingegangen", "Eingegangen", "Received"))
+		for k := range 10 {
+			evs = append(evs, storetest.Timeline(refs[i], int64(3+k), fmt.Sprintf("Schritt %d Ihres Antrags ist erledigt.", k), false))
+		}
+		if i%10 == 0 {
+			evs = append(evs, storetest.Request(refs[i], 13, events.KindRequestOpened, "lageplan", "open", "2025-02-10"))
+		}
+	}
+	if _, err := s.ApplyEvents(context.Background(), evs); err != nil {
+		b.Fatal(err)
+	}
+	return s, url, refs
+}
+
+// BenchmarkStatusPoolSize loads the status lookup from 32 goroutines
+// through API pools of 4 (pgxpool's default on two cores), 8 and 16
+// connections, interleaved round by round: the figure for the API pool's
+// default (stack.DefaultAPIPool).
+//
+//	go test ./api -run '^$' -bench StatusPoolSize -benchtime 10000x
+func BenchmarkStatusPoolSize(b *testing.B) {
+	const apps, rounds = 500, 3
+	ctx := context.Background()
+	_, url, refs := seedStatusBench(b, apps)
+	sizes := []int{4, 8, 16}
+	servers := make([]*api.Server, len(sizes))
+	for i, n := range sizes {
+		st, err := store.Open(ctx, url, store.MaxConns(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		servers[i] = api.New(api.Config{Store: st, ClientAddress: func(*http.Request) string { return "bench" }})
+	}
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/status/x", nil)
+	for round := 1; round <= rounds; round++ {
+		for i, n := range sizes {
+			b.Run(fmt.Sprintf("pool-%d/round-%d", n, round), func(b *testing.B) {
+				b.SetParallelism(16)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := api.StatusDocumentBody(servers[i], req, refs[rand.IntN(apps)], storetest.AccessCode, "de"); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
 			})
 		}
 	}

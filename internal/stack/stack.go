@@ -169,9 +169,13 @@ type PoolSizes struct {
 
 // Default pool sizes (see docs/configuration.md for how they were chosen).
 const (
-	// DefaultAPIPool: the API's requests run concurrently; at saturation
-	// on two cores 8 connections answered the most status lookups
-	// (BenchmarkStatusLookup with -poolsizes).
+	// DefaultAPIPool: the API's requests run concurrently. On two cores,
+	// status lookups from 32 clients through pools of 4, 8 and 16
+	// connections were within the noise of each other
+	// (api.BenchmarkStatusPoolSize, 3 interleaved rounds: medians 94, 91
+	// and 100 µs per lookup); 8 keeps slower requests (worklist, exports)
+	// from queueing behind lookups without more connections than
+	// PostgreSQL can run at once on small machines.
 	DefaultAPIPool = 8
 	// DefaultProjectorPool: one connection per projector consumer
 	// (projector.DefaultConsumers) holds a batch's transaction, plus one
