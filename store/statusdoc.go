@@ -48,7 +48,9 @@ func rfc3339(col string) string {
 // completed, technical delay). The keys and their order are those of
 // api.StatusResponse; every string goes through to_json, so it is escaped
 // as encoding/json escapes it (up to the HTML characters, see
-// StatusDocument.JSON). Times are in UTC.
+// StatusDocument.JSON). Times are in UTC. concat skips NULLs (an empty
+// aggregate, the absent due date of a request); every other part is
+// non-NULL by construction.
 var statusDocumentSQL = strings.NewReplacer(
 	"{title}", localized("a.title"),
 	"{msTitle}", localized("a.milestone_title"),
@@ -70,36 +72,36 @@ var statusDocumentSQL = strings.NewReplacer(
 		FROM applications a WHERE a.reference = $1
 	)
 	SELECT a.access_code_sha256,
-	  CASE WHEN a.procedure IS NOT NULL AND a.access_code_sha256 IS NOT NULL THEN
-	  '{"reference":' || to_json(a.reference)::text ||
-	  ',"language":' || to_json($2::text)::text ||
-	  ',"procedure":{"key":' || to_json(a.procedure)::text ||
-	      ',"version":' || to_json(COALESCE(a.version, ''))::text ||
-	      ',"title":' || {title} || '}' ||
-	  ',"milestone":' || CASE WHEN a.milestone_id IS NULL THEN 'null' ELSE
-	      '{"id":' || to_json(a.milestone_id)::text || ',"title":' || {msTitle} ||
-	      CASE WHEN {msDesc} = '""' THEN '' ELSE ',"description":' || {msDesc} END || '}' END ||
-	  ',"milestones":[' || COALESCE((
-	      SELECT string_agg('{"id":' || to_json(COALESCE(m.e->>'id', ''))::text || ',"title":' || {mTitle} ||
-	                        ',"reached":' || (m.i <= a.current_milestone)::text ||
-	                        ',"current":' || (m.i = a.current_milestone)::text || '}', ',' ORDER BY m.i)
-	      FROM jsonb_array_elements(a.milestones) WITH ORDINALITY m(e, i)), '') || ']' ||
-	  ',"receivedAt":' || CASE WHEN a.received_at IS NULL THEN '"0001-01-01T00:00:00Z"' ELSE {received} END ||
-	  ',"timeline":[' || COALESCE((
-	      SELECT string_agg('{"time":' || {tTime} || ',"text":' || {tText} || '}', ',' ORDER BY t.seq)
-	      FROM timeline t WHERE t.reference = a.reference AND NOT t.internal), '') || ']' ||
-	  ',"nextDeadline":' || CASE WHEN a.next_deadline_due IS NULL THEN 'null' ELSE
-	      '{"date":"' || to_char(a.next_deadline_due, 'YYYY-MM-DD') || '","title":' || {dlTitle} || '}' END ||
-	  ',"openRequests":[' || COALESCE((
-	      SELECT string_agg('{"id":' || to_json(q.id)::text || ',"text":' || {qText} ||
-	                        CASE WHEN q.due IS NULL THEN '' ELSE ',"due":"' || to_char(q.due, 'YYYY-MM-DD') || '"' END || '}',
+	  CASE WHEN a.procedure IS NOT NULL AND a.access_code_sha256 IS NOT NULL THEN concat(
+	  '{"reference":', to_json(a.reference)::text,
+	  ',"language":', to_json($2::text)::text,
+	  ',"procedure":{"key":', to_json(a.procedure)::text,
+	      ',"version":', to_json(COALESCE(a.version, ''))::text,
+	      ',"title":', {title}, '}',
+	  ',"milestone":', CASE WHEN a.milestone_id IS NULL THEN 'null' ELSE concat(
+	      '{"id":', to_json(a.milestone_id)::text, ',"title":', {msTitle},
+	      CASE WHEN {msDesc} = '""' THEN '' ELSE ',"description":' || {msDesc} END, '}') END,
+	  ',"milestones":[', (
+	      SELECT string_agg(concat('{"id":', to_json(COALESCE(m.e->>'id', ''))::text, ',"title":', {mTitle},
+	                        ',"reached":', (m.i <= a.current_milestone)::text,
+	                        ',"current":', (m.i = a.current_milestone)::text, '}'), ',' ORDER BY m.i)
+	      FROM jsonb_array_elements(a.milestones) WITH ORDINALITY m(e, i)), ']',
+	  ',"receivedAt":', CASE WHEN a.received_at IS NULL THEN '"0001-01-01T00:00:00Z"' ELSE {received} END,
+	  ',"timeline":[', (
+	      SELECT string_agg(concat('{"time":', {tTime}, ',"text":', {tText}, '}'), ',' ORDER BY t.seq)
+	      FROM timeline t WHERE t.reference = a.reference AND NOT t.internal), ']',
+	  ',"nextDeadline":', CASE WHEN a.next_deadline_due IS NULL THEN 'null' ELSE concat(
+	      '{"date":"', to_char(a.next_deadline_due, 'YYYY-MM-DD'), '","title":', {dlTitle}, '}') END,
+	  ',"openRequests":[', (
+	      SELECT string_agg(concat('{"id":', to_json(q.id)::text, ',"text":', {qText},
+	                        CASE WHEN q.due IS NOT NULL THEN concat(',"due":"', to_char(q.due, 'YYYY-MM-DD'), '"') END, '}'),
 	                        ',' ORDER BY q.opened_at, q.id)
-	      FROM requests q WHERE q.reference = a.reference AND q.state = 'open'), '') || ']' ||
-	  ',"outcome":' || CASE WHEN a.outcome IS NULL THEN 'null' ELSE
-	      '{"id":' || to_json(a.outcome)::text || ',"title":' || {outTitle} || '}' END ||
-	  ',"status":' || CASE WHEN a.status = 'completed' THEN '"completed"' WHEN a.delayed THEN '"technical-delay"' ELSE '"running"' END ||
-	  ',"statusText":' || to_json(CASE WHEN a.status = 'completed' THEN $4::text WHEN a.delayed THEN $5::text ELSE $3::text END)::text ||
-	  '}' END
+	      FROM requests q WHERE q.reference = a.reference AND q.state = 'open'), ']',
+	  ',"outcome":', CASE WHEN a.outcome IS NULL THEN 'null' ELSE concat(
+	      '{"id":', to_json(a.outcome)::text, ',"title":', {outTitle}, '}') END,
+	  ',"status":', CASE WHEN a.status = 'completed' THEN '"completed"' WHEN a.delayed THEN '"technical-delay"' ELSE '"running"' END,
+	  ',"statusText":', to_json(CASE WHEN a.status = 'completed' THEN $4::text WHEN a.delayed THEN $5::text ELSE $3::text END)::text,
+	  '}') END
 	FROM a`)
 
 // ApplicationStatusDocument returns the public status of the application
