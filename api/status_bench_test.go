@@ -1,21 +1,15 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/amtsweg/amtsweg/api"
 	"github.com/amtsweg/amtsweg/events"
@@ -37,13 +31,7 @@ import (
 //	go test ./api -run '^$' -bench StatusLookup -benchtime 10000x
 func BenchmarkStatusLookup(b *testing.B) {
 	const apps, rounds = 500, 3
-	ctx := context.Background()
 	s, url, refs := seedStatusBench(b, apps)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	srv := api.New(api.Config{Store: s, ClientAddress: func(*http.Request) string { return "bench" }})
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/status/x", nil)
 	paths := []struct {
@@ -66,7 +54,7 @@ func BenchmarkStatusLookup(b *testing.B) {
 		for _, p := range paths {
 			b.Run(fmt.Sprintf("%s/round-%d", p.name, round), func(b *testing.B) {
 				b.ReportAllocs()
-				cpu0, pg0 := processCPU(), postgresCPU(b, conn)
+				cpu0, pg0 := processCPU(), storetest.ServerCPU(b, url)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						if _, err := p.lookup(refs[rand.IntN(apps)]); err != nil {
@@ -76,7 +64,7 @@ func BenchmarkStatusLookup(b *testing.B) {
 					}
 				})
 				b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-				b.ReportMetric(float64((postgresCPU(b, conn)-pg0).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
+				b.ReportMetric(float64((storetest.ServerCPU(b, url)-pg0).Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
 			})
 		}
 	}
@@ -140,35 +128,6 @@ func BenchmarkStatusPoolSize(b *testing.B) {
 			})
 		}
 	}
-}
-
-// postgresCPU is the CPU time (user and system) all server processes of
-// conn's database have used so far, read from /proc (the test database
-// runs on this machine). Its resolution is a clock tick (10 ms): run
-// enough lookups.
-func postgresCPU(b *testing.B, conn *pgx.Conn) time.Duration {
-	rows, err := conn.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ticks int64
-	for _, pid := range pids {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue // the backend has ended
-		}
-		// Fields after the command's closing parenthesis; utime and
-		// stime are the 14th and 15th fields of the line.
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + s
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
 // processCPU is the CPU time (user and system) this process has used.
