@@ -190,6 +190,9 @@ const (
 	DefaultWorkerPool = 8
 )
 
+// known: r is one of the roles with a pool of their own.
+func (r Role) known() bool { return PoolSizes{}.of(r) > 0 }
+
 func (p PoolSizes) of(r Role) int {
 	switch r {
 	case RoleAPI:
