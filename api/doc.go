@@ -58,6 +58,11 @@
 // for with Accept-Language (German, the default, or English), or with the
 // query parameter lang=de|en.
 //
+// The status body is built by PostgreSQL in one statement
+// (store.ApplicationStatusDocument): the document with its texts in the
+// chosen language, passed through to the response as it comes, byte for
+// byte what encoding/json made of StatusResponse before (times in UTC).
+//
 // Server.LookupStatus exposes that same check (limits, constant-time
 // comparison, one answer for unknown reference and wrong code) to the
 // citizen's status page (package web), so API and page share one set of

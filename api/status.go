@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -169,31 +171,92 @@ func (s *Server) retryAfter(reference, client string, now time.Time) time.Durati
 // ErrStatusUnavailable when the database fails. An empty access code is
 // the caller's to reject before calling (it is not counted as an attempt).
 func (s *Server) LookupStatus(r *http.Request, reference, accessCode, lang string) (StatusResponse, error) {
+	var st store.Status
+	err := s.checkAccess(r, reference, accessCode, func() (hash []byte, err error) {
+		st, err = s.cfg.Store.ApplicationStatus(r.Context(), reference)
+		return st.AccessCodeSHA256, err
+	})
+	if err != nil {
+		return StatusResponse{}, err
+	}
+	return statusResponse(&st, lang), nil
+}
+
+// lookupStatusDocument is LookupStatus with the same access check, but
+// returns the response body as PostgreSQL built it (see
+// store.ApplicationStatusDocument): compact JSON with a trailing newline,
+// byte for byte what writeJSON makes of LookupStatus's answer.
+func (s *Server) lookupStatusDocument(r *http.Request, reference, accessCode, lang string) ([]byte, error) {
+	var doc store.StatusDocument
+	err := s.checkAccess(r, reference, accessCode, func() (hash []byte, err error) {
+		doc, err = s.cfg.Store.ApplicationStatusDocument(r.Context(), reference, lang, statusTextsIn[lang])
+		return doc.AccessCodeSHA256, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return marshalLike(doc.JSON), nil
+}
+
+// statusTextsIn are statusTexts per response language.
+var statusTextsIn = func() map[string]store.StatusTexts {
+	m := map[string]store.StatusTexts{}
+	for _, l := range []string{"de", "en"} {
+		m[l] = store.StatusTexts{Running: text(statusTexts["running"], l), Completed: text(statusTexts["completed"], l),
+			TechnicalDelay: text(statusTexts["technical-delay"], l)}
+	}
+	return m
+}()
+
+// marshalLike escapes the characters encoding/json escapes and PostgreSQL
+// does not (<, >, &, U+2028, U+2029; they can only occur inside strings)
+// and appends the newline writeJSON appends. Most documents hold none of
+// them and pass through unchanged.
+func marshalLike(doc []byte) []byte {
+	if !bytes.ContainsAny(doc, "<>&\u2028\u2029") {
+		return append(doc, '\n')
+	}
+	var b bytes.Buffer
+	b.Grow(len(doc) + 32)
+	json.HTMLEscape(&b, doc)
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// checkAccess is the status lookup's access check: it validates the
+// reference's format (a malformed one is counted against the client only,
+// and never stored), applies the limits of failed attempts, calls read for
+// the stored access-code hash (read returns an error wrapping
+// store.ErrNotFound for an unknown reference), compares the SHA-256 of the
+// canonical access code in constant time (an unknown reference is compared
+// against a dummy hash, so it costs what a wrong code costs) and counts a
+// failure. Errors as LookupStatus documents them.
+func (s *Server) checkAccess(r *http.Request, reference, accessCode string, read func() ([]byte, error)) error {
 	client := s.cfg.ClientAddress(r)
 	now := time.Now()
 	if events.ValidateReference(reference) != nil {
 		// No application has this reference; say so as for any unknown
 		// one, but keep nothing keyed by what the client sent.
 		if wait := s.byClient.retryAfter(client, 1, now); wait > 0 {
-			return StatusResponse{}, &TooManyAttemptsError{RetryAfter: wait}
+			return &TooManyAttemptsError{RetryAfter: wait}
 		}
 		s.byClient.fail(client, now)
-		return StatusResponse{}, ErrNoApplication
+		return ErrNoApplication
 	}
 	if wait := s.retryAfter(reference, client, now); wait > 0 {
-		return StatusResponse{}, &TooManyAttemptsError{RetryAfter: wait}
+		return &TooManyAttemptsError{RetryAfter: wait}
 	}
 	sum := sha256.Sum256([]byte(events.CanonicalAccessCode(accessCode)))
 
-	st, err := s.cfg.Store.ApplicationStatus(r.Context(), reference)
+	hash, err := read()
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.Error("status lookup failed", "reference", reference, "error", err)
-		return StatusResponse{}, ErrStatusUnavailable
+		return ErrStatusUnavailable
 	}
 	stored := s.dummyHash
 	if known {
-		stored = st.AccessCodeSHA256
+		stored = hash
 	}
 	// Compare always, so an unknown reference costs what a wrong code does.
 	match := subtle.ConstantTimeCompare(sum[:], stored) == 1
@@ -206,9 +269,9 @@ func (s *Server) LookupStatus(r *http.Request, reference, accessCode, lang strin
 			s.log.Warn("status lookups of one reference fail from many addresses: it is being guessed; each address now gets one attempt per refill",
 				"reference", reference)
 		}
-		return StatusResponse{}, ErrNoApplication
+		return ErrNoApplication
 	}
-	return statusResponse(&st, lang), nil
+	return nil
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +296,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := requestLanguage(r)
-	resp, err := s.LookupStatus(r, ref, code, lang)
+	body, err := s.lookupStatusDocument(r, ref, code, lang)
 	var many *TooManyAttemptsError
 	switch {
 	case errors.As(err, &many):
@@ -244,7 +307,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "status temporarily unavailable", "try again in a few minutes")
 	default:
 		w.Header().Set("Content-Language", lang)
-		writeJSON(w, http.StatusOK, resp)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
 	}
 }
 

@@ -74,7 +74,61 @@ func EncodeSealedProcedureEvent(e *ProcedureEvent, key cipher.AEAD) ([]byte, err
 // DecodeProcedureEventMessage parses a domain event message, plain or
 // sealed. For a plain event it returns the event; for a sealed one the
 // sealed data, to be opened with OpenProcedureEvent once its key is known.
+//
+// A well-formed message — what the worker writes: a CloudEvent 1.0 in
+// structured JSON mode with id, source and type, JSON data — is read in
+// one pass of encoding/json, envelope and data together (leanMessage).
+// Anything else takes the CloudEvents SDK's decoder, whose errors say what
+// is wrong; both accept and return the same for well-formed messages.
 func DecodeProcedureEventMessage(msg []byte) (*ProcedureEvent, *SealedProcedureEvent, error) {
+	var m leanMessage
+	if err := json.Unmarshal(msg, &m); err != nil || !m.wellFormed() {
+		return decodeProcedureEventMessageSDK(msg)
+	}
+	if m.Data.Sealed == nil {
+		e := m.Data.ProcedureEvent
+		if e.Reference == "" || e.Seq < 1 || e.Kind == "" {
+			return nil, nil, fmt.Errorf("procedure event %s lacks reference, seq or kind", m.ID)
+		}
+		return &e, nil, nil
+	}
+	d := &m.Data
+	s := &SealedProcedureEvent{Reference: d.Reference, Seq: d.Seq, Tenant: d.Tenant, Kind: d.Kind, Time: d.Time, Sealed: d.Sealed}
+	if err := checkSealed(m.ID, m.Subject, s); err != nil {
+		return nil, nil, err
+	}
+	return nil, s, nil
+}
+
+// leanMessage is a procedure event message as the worker writes it: the
+// CloudEvent's attributes the projector needs and its data, plain or
+// sealed, decoded in the same pass.
+type leanMessage struct {
+	SpecVersion     string          `json:"specversion"`
+	ID              string          `json:"id"`
+	Source          string          `json:"source"`
+	Type            string          `json:"type"`
+	Subject         string          `json:"subject"`
+	DataContentType string          `json:"datacontenttype"`
+	DataBase64      json.RawMessage `json:"data_base64"`
+	Data            struct {
+		ProcedureEvent
+		Sealed *Sealed `json:"sealed"`
+	} `json:"data"`
+}
+
+// wellFormed: the attributes the CloudEvents SDK requires are there, the
+// data is JSON (not base64) and held an event (a reference). Messages that
+// are not take the SDK's decoder.
+func (m *leanMessage) wellFormed() bool {
+	return m.SpecVersion == "1.0" && m.ID != "" && m.Source != "" && m.Type != "" && len(m.DataBase64) == 0 &&
+		(m.DataContentType == "" || m.DataContentType == "application/json" || m.DataContentType == "text/json") &&
+		m.Data.Reference != ""
+}
+
+// decodeProcedureEventMessageSDK is DecodeProcedureEventMessage through the
+// CloudEvents SDK's decoder and a second pass over the data.
+func decodeProcedureEventMessageSDK(msg []byte) (*ProcedureEvent, *SealedProcedureEvent, error) {
 	env, err := Decode(msg)
 	if err != nil {
 		return nil, nil, err
@@ -93,15 +147,24 @@ func DecodeProcedureEventMessage(msg []byte) (*ProcedureEvent, *SealedProcedureE
 	if err := json.Unmarshal(env.Data, &s); err != nil {
 		return nil, nil, fmt.Errorf("sealed procedure event data: %w", err)
 	}
-	switch {
-	case s.Reference == "" || s.Seq < 1 || s.Kind == "":
-		return nil, nil, fmt.Errorf("sealed procedure event %s lacks reference, seq or kind", env.ID)
-	case s.Sealed.Alg != SealAlgorithm:
-		return nil, nil, fmt.Errorf("sealed procedure event %s: algorithm %q is not supported (only %s)", env.ID, s.Sealed.Alg, SealAlgorithm)
-	case env.Subject != s.Reference:
-		return nil, nil, fmt.Errorf("sealed procedure event %s: subject %q is not its reference %q", env.ID, env.Subject, s.Reference)
+	if err := checkSealed(env.ID, env.Subject, &s); err != nil {
+		return nil, nil, err
 	}
 	return nil, &s, nil
+}
+
+// checkSealed checks a sealed event's clear fields against its CloudEvent
+// (id and subject).
+func checkSealed(id, subject string, s *SealedProcedureEvent) error {
+	switch {
+	case s.Reference == "" || s.Seq < 1 || s.Kind == "":
+		return fmt.Errorf("sealed procedure event %s lacks reference, seq or kind", id)
+	case s.Sealed.Alg != SealAlgorithm:
+		return fmt.Errorf("sealed procedure event %s: algorithm %q is not supported (only %s)", id, s.Sealed.Alg, SealAlgorithm)
+	case subject != s.Reference:
+		return fmt.Errorf("sealed procedure event %s: subject %q is not its reference %q", id, subject, s.Reference)
+	}
+	return nil
 }
 
 // OpenProcedureEvent decrypts a sealed event with its application's data

@@ -12,7 +12,7 @@ import (
 	"github.com/amtsweg/amtsweg/events"
 )
 
-func aead(t *testing.T) cipher.AEAD {
+func aead(t testing.TB) cipher.AEAD {
 	t.Helper()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

@@ -33,7 +33,12 @@ type serviceFlags struct {
 	// masterKey is registered only by the processes that need it
 	// (registerMasterKey).
 	masterKey string
+	// pools are the pool sizes of the process's role (registerPool).
+	pools PoolFlags
 }
+
+// registerPool adds the pool-size setting of the process's role.
+func (f *serviceFlags) registerPool(fs *pflag.FlagSet, role stack.Role) { f.pools.Register(fs, role) }
 
 // registerMasterKey adds the master key setting: the worker seals
 // procedure events, the projector opens them.
@@ -62,7 +67,12 @@ func (f *serviceFlags) config() (stack.Config, error) {
 	if err != nil {
 		return stack.Config{}, err
 	}
+	pools, err := f.pools.Sizes()
+	if err != nil {
+		return stack.Config{}, err
+	}
 	return stack.Config{
+		Pools:             pools,
 		TemporalAddress:   f.temporal,
 		TemporalNamespace: f.namespace,
 		Brokers:           kafkabus.SplitBrokers(f.brokers),
@@ -108,6 +118,7 @@ func newWorkerCmd() *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerPool(cmd.Flags(), stack.RoleWorker)
 	sf.registerMasterKey(cmd.Flags())
 	RegisterSetting(cmd.Flags(), &pluginsDir, "plugins")
 	RegisterSetting(cmd.Flags(), &dataDir, "data-dir")
@@ -148,6 +159,7 @@ func newIntakeCmd() *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerPool(cmd.Flags(), stack.RoleIntake)
 	RegisterSetting(cmd.Flags(), &metricsListen, "metrics-listen")
 	return cmd
 }
@@ -191,6 +203,7 @@ func newProjectorCmd() *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerPool(cmd.Flags(), stack.RoleProjector)
 	RegisterSetting(cmd.Flags(), &metricsListen, "metrics-listen")
 	sf.registerMasterKey(cmd.Flags())
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "drop the read models and rebuild them from the event topic first")
@@ -238,6 +251,7 @@ func newAPICmd() *cobra.Command {
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerPool(cmd.Flags(), stack.RoleAPI)
 	RegisterSetting(cmd.Flags(), &listen, "listen")
 	RegisterSetting(cmd.Flags(), &issuer, "oidc-issuer")
 	RegisterSetting(cmd.Flags(), &audience, "oidc-audience")

@@ -5,12 +5,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/amtsweg/amtsweg/internal/auth"
+	"github.com/amtsweg/amtsweg/internal/stack"
 )
 
 // Setting is one configuration setting of the amtsweg commands: the flag
@@ -67,6 +69,14 @@ var Settings = []Setting{
 		Help: "the e-file plugin's directory (default: <data-dir>/plugins/efile), read by the records exports"},
 	{Flag: "master-key", Env: "AMTSWEG_MASTER_KEY", Default: "", Secret: true,
 		Help: "master key (32 bytes, base64) wrapping the applications' data keys that seal procedure events on Kafka (required by worker and projector; dev: generated into <data-dir>/master.key)"},
+	{Flag: "db-pool-api", Env: "AMTSWEG_DB_POOL_API", Default: strconv.Itoa(stack.DefaultAPIPool),
+		Help: "maximum PostgreSQL connections of the API (api and dev)"},
+	{Flag: "db-pool-projector", Env: "AMTSWEG_DB_POOL_PROJECTOR", Default: strconv.Itoa(stack.DefaultProjectorPool),
+		Help: "maximum PostgreSQL connections of the projector (projector and dev)"},
+	{Flag: "db-pool-intake", Env: "AMTSWEG_DB_POOL_INTAKE", Default: strconv.Itoa(stack.DefaultIntakePool),
+		Help: "maximum PostgreSQL connections of the intake (intake and dev)"},
+	{Flag: "db-pool-worker", Env: "AMTSWEG_DB_POOL_WORKER", Default: strconv.Itoa(stack.DefaultWorkerPool),
+		Help: "maximum PostgreSQL connections of the worker's activities and plugins (worker and dev)"},
 	{Flag: "log-format", Env: "AMTSWEG_LOG_FORMAT", Default: "auto",
 		Help: "log format: auto (text on a terminal, else JSON), text or json"},
 }
@@ -120,6 +130,55 @@ func RegisterRetired(fs *pflag.FlagSet, p *string, flag, retired string) {
 	}
 	fs.StringVar(p, retired, *p, s.Usage())
 	_ = fs.MarkDeprecated(retired, "use --"+flag+" (or "+s.Env+")")
+}
+
+// PoolFlags are the pool-size settings (db-pool-*) of a command, as given.
+type PoolFlags struct {
+	api, projector, intake, worker string
+}
+
+// Register adds the pool-size settings of roles ("api", "projector",
+// "intake", "worker") to fs.
+func (p *PoolFlags) Register(fs *pflag.FlagSet, roles ...stack.Role) {
+	for _, r := range roles {
+		RegisterSetting(fs, p.field(r), "db-pool-"+string(r))
+	}
+}
+
+func (p *PoolFlags) field(r stack.Role) *string {
+	switch r {
+	case stack.RoleAPI:
+		return &p.api
+	case stack.RoleProjector:
+		return &p.projector
+	case stack.RoleIntake:
+		return &p.intake
+	case stack.RoleWorker:
+		return &p.worker
+	}
+	panic("cli: no pool setting for role " + string(r))
+}
+
+// Sizes parses the registered settings; an unregistered one is 0 (the
+// role's default).
+func (p *PoolFlags) Sizes() (stack.PoolSizes, error) {
+	var out stack.PoolSizes
+	for _, f := range []struct {
+		role stack.Role
+		dst  *int
+	}{{stack.RoleAPI, &out.API}, {stack.RoleProjector, &out.Projector}, {stack.RoleIntake, &out.Intake}, {stack.RoleWorker, &out.Worker}} {
+		v := *p.field(f.role)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 1000 {
+			s, _ := LookupSetting("db-pool-" + string(f.role))
+			return stack.PoolSizes{}, fmt.Errorf("--%s (%s) %q: want a number of connections from 1 to 1000, e.g. %s", s.Flag, s.Env, v, s.Default)
+		}
+		*f.dst = n
+	}
+	return out, nil
 }
 
 // RegisterLogFormat adds the log-format setting to fs.

@@ -72,6 +72,9 @@ type Options struct {
 	// bundled version whose validFrom comes (gewerbeanmeldung 2.0.0 on
 	// 2027-01-01) does not silently switch the procedure they run.
 	VersionsValidOn time.Time
+	// Pools sizes each role's database connection pool (zero fields: the
+	// role's default).
+	Pools stack.PoolSizes
 	// Configure, when set, adjusts the processes' configuration before they
 	// start (the benchmark suite compares settings with it).
 	Configure func(*stack.Config)
@@ -218,6 +221,7 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		MetricsOnAPI:    true,
 		MasterKey:       o.MasterKey,
 		VersionsValidOn: o.VersionsValidOn,
+		Pools:           o.Pools,
 	}
 	if o.Configure != nil {
 		o.Configure(&scfg)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/internal/ops"
+	"github.com/amtsweg/amtsweg/store"
 )
 
 // Dependency names a service a process needs to be ready.
@@ -34,7 +35,13 @@ func (s *Stack) OpsHandler(process string, deps ...Dependency) *ops.Handler {
 		switch d {
 		case NeedsPostgres:
 			h.Checks = append(h.Checks, ops.Check{Name: string(d), Probe: func(ctx context.Context) error {
-				st, err := s.Store(ctx)
+				// The process's own pool when it is a role's, so that
+				// the check opens no pool of its own.
+				storeOf := s.Store
+				if role := Role(process); role.known() {
+					storeOf = func(ctx context.Context) (*store.Store, error) { return s.StoreFor(ctx, role) }
+				}
+				st, err := storeOf(ctx)
 				if err != nil {
 					return err
 				}

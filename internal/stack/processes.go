@@ -42,7 +42,7 @@ import (
 // plugin, the bundled plugins of the multi-call binary, and every plugin
 // executable in the plugin directory, which it keeps watching.
 func (s *Stack) PluginHost(ctx context.Context, bundled []string, executable string) (*host.Host, error) {
-	st, err := s.Store(ctx)
+	st, err := s.StoreFor(ctx, RoleWorker)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Stack) RunWorker(ctx context.Context, ph *host.Host) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.Store(ctx)
+	st, err := s.StoreFor(ctx, RoleWorker)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func (s *Stack) publishCatalog(ctx context.Context, st *store.Store, ph *host.Ho
 
 // RunIntake consumes the intake and applicant topics until ctx ends.
 func (s *Stack) RunIntake(ctx context.Context) error {
-	st, err := s.Store(ctx)
+	st, err := s.StoreFor(ctx, RoleIntake)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (s *Stack) RunIntake(ctx context.Context) error {
 // RunProjector projects domain events into PostgreSQL until ctx ends, and
 // anchors the audit chains every Config.AuditAnchorEvery.
 func (s *Stack) RunProjector(ctx context.Context) error {
-	st, err := s.Store(ctx)
+	st, err := s.StoreFor(ctx, RoleProjector)
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (s *Stack) anchorAudit(ctx context.Context, st *store.Store, every time.Dur
 // RebuildProjections drops the read models and rebuilds them from the
 // whole event topic.
 func (s *Stack) RebuildProjections(ctx context.Context) error {
-	st, err := s.Store(ctx)
+	st, err := s.StoreFor(ctx, RoleProjector)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (s *Stack) RebuildProjections(ctx context.Context) error {
 // efile plugin's activities for the pages' document list and download
 // (the worker's plugin host, or EFileHost's).
 func (s *Stack) APIServer(ctx context.Context, ready func() error, dev *devissuer.Issuer, efiles efile.Executor) (*api.Server, error) {
-	st, err := s.Store(ctx)
+	st, err := s.StoreFor(ctx, RoleAPI)
 	if err != nil {
 		return nil, err
 	}

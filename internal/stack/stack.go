@@ -6,6 +6,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,9 @@ type Config struct {
 	OIDCIssuer   string
 	OIDCAudience string
 	Logger       *slog.Logger
+	// Pools sizes the database connection pool of each role; zero fields
+	// take the role's default (see PoolSizes).
+	Pools PoolSizes
 	// IntakeConsumers is how many intake consumers run (default
 	// intake.DefaultIntakeConsumers).
 	IntakeConsumers int
@@ -111,6 +115,7 @@ type Stack struct {
 
 	mu       sync.Mutex
 	store    *store.Store
+	pools    map[Role]*store.Store
 	temporal client.Client
 	// temporalMetrics holds the Temporal SDK's metrics of the client.
 	temporalMetrics *prometheus.Registry
@@ -143,7 +148,95 @@ func (s *Stack) Close() {
 	s.closers = nil
 }
 
-// Store returns the PostgreSQL store.
+// Role is a part of Amtsweg that gets a database connection pool of its
+// own (StoreFor), so that one part's load cannot take the connections
+// another part needs: a burst of status lookups does not stall the
+// projector, a projector batch does not queue the API's requests.
+type Role string
+
+// The roles with pools of their own.
+const (
+	RoleAPI       Role = "api"
+	RoleProjector Role = "projector"
+	RoleIntake    Role = "intake"
+	RoleWorker    Role = "worker"
+)
+
+// PoolSizes are the maximum connections of each role's pool.
+type PoolSizes struct {
+	API, Projector, Intake, Worker int
+}
+
+// Default pool sizes (see docs/configuration.md for how they were chosen).
+const (
+	// DefaultAPIPool: the API's requests run concurrently. On two cores,
+	// status lookups from 32 clients through pools of 4, 8 and 16
+	// connections were within the noise of each other
+	// (api.BenchmarkStatusPoolSize, 3 interleaved rounds: medians 94, 91
+	// and 100 µs per lookup); 8 keeps slower requests (worklist, exports)
+	// from queueing behind lookups without more connections than
+	// PostgreSQL can run at once on small machines.
+	DefaultAPIPool = 8
+	// DefaultProjectorPool: one connection per projector consumer
+	// (projector.DefaultConsumers) holds a batch's transaction, plus one
+	// for the audit anchor and the data keys' lookups.
+	DefaultProjectorPool = 4
+	// DefaultIntakePool: one per intake consumer
+	// (intake.DefaultIntakeConsumers).
+	DefaultIntakePool = 4
+	// DefaultWorkerPool: the activities that touch the database (case
+	// numbers, definitions, calendars, retention) are short; more
+	// connections than cores only queue in PostgreSQL.
+	DefaultWorkerPool = 8
+)
+
+// known: r is one of the roles with a pool of their own.
+func (r Role) known() bool { return PoolSizes{}.of(r) > 0 }
+
+func (p PoolSizes) of(r Role) int {
+	switch r {
+	case RoleAPI:
+		return cmp.Or(p.API, DefaultAPIPool)
+	case RoleProjector:
+		return cmp.Or(p.Projector, DefaultProjectorPool)
+	case RoleIntake:
+		return cmp.Or(p.Intake, DefaultIntakePool)
+	case RoleWorker:
+		return cmp.Or(p.Worker, DefaultWorkerPool)
+	}
+	return 0
+}
+
+// StoreFor returns the PostgreSQL store of role: a connection pool of its
+// own, sized by Config.Pools, whose connections are named amtsweg-<role>
+// in pg_stat_activity. Each role's pool is opened on first use.
+func (s *Stack) StoreFor(ctx context.Context, role Role) (*store.Store, error) {
+	n := s.Config.Pools.of(role)
+	if n == 0 {
+		return nil, fmt.Errorf("database pool of role %q: no such role (api, projector, intake or worker)", role)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.pools[role]; st != nil {
+		return st, nil
+	}
+	if s.Config.DatabaseURL == "" {
+		return nil, errors.New("no database configured: set --database-url or DATABASE_URL (e.g. postgres://user@host:5432/amtsweg)")
+	}
+	st, err := store.Open(ctx, s.Config.DatabaseURL, store.MaxConns(n), store.ApplicationName("amtsweg-"+string(role)))
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL (%s pool): %w", role, err)
+	}
+	if s.pools == nil {
+		s.pools = map[Role]*store.Store{}
+	}
+	s.pools[role] = st
+	s.closers = append(s.closers, st.Close)
+	return st, nil
+}
+
+// Store returns the PostgreSQL store shared by what has no role of its
+// own: commands, readiness checks, the applications' data keys.
 func (s *Stack) Store(ctx context.Context) (*store.Store, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,7 +246,7 @@ func (s *Stack) Store(ctx context.Context) (*store.Store, error) {
 	if s.Config.DatabaseURL == "" {
 		return nil, errors.New("no database configured: set --database-url or DATABASE_URL (e.g. postgres://user@host:5432/amtsweg)")
 	}
-	st, err := store.Open(ctx, s.Config.DatabaseURL)
+	st, err := store.Open(ctx, s.Config.DatabaseURL, store.ApplicationName("amtsweg"))
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}

@@ -19,11 +19,13 @@ import (
 	"github.com/amtsweg/amtsweg/internal/devstack"
 	"github.com/amtsweg/amtsweg/internal/embedded/temporal"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
+	"github.com/amtsweg/amtsweg/internal/stack"
 )
 
 func newDevCmd() *cobra.Command {
 	var o devstack.Options
 	var temporalAddr, brokers, logFormat string
+	var pools cli.PoolFlags
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run all of Amtsweg on embedded PostgreSQL, Kafka and Temporal, persisted in --data-dir",
@@ -46,6 +48,9 @@ status are still there.`,
 				return fmt.Errorf("--kafka-brokers %q: dev runs one embedded broker; give its one address, e.g. 127.0.0.1:9092", brokers)
 			}
 			o.KafkaAddr = bs[0]
+			if o.Pools, err = pools.Sizes(); err != nil {
+				return err
+			}
 			if o.Logger, err = cli.NewLogger(logFormat); err != nil {
 				return err
 			}
@@ -96,6 +101,7 @@ status are still there.`,
 	f.IntVar(&o.UIPort, "ui-port", temporal.DefaultDevUIPort, "Temporal Web UI port (0: no UI)")
 	cli.RegisterSetting(f, &o.PluginsDir, "plugins")
 	cli.RegisterSetting(f, &o.MasterKey, "master-key")
+	pools.Register(f, stack.RoleAPI, stack.RoleProjector, stack.RoleIntake, stack.RoleWorker)
 	cli.RegisterLogFormat(f, &logFormat)
 	return cmd
 }
