@@ -80,6 +80,8 @@ func phaseAblation(ctx context.Context, cfg *Config, parent string, rep *Report)
 		}
 		envs[i].clerksClaimFirst = v.ClaimFirst
 	}
+	// The last variant is the default configuration.
+	rep.Environment.captureStack(ctx, envs[len(envs)-1])
 	results := make([]AblationResult, len(Variants))
 	for round := range cfg.AblationRounds {
 		for i, v := range Variants {

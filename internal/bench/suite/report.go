@@ -3,6 +3,9 @@ package suite
 import (
 	"fmt"
 	"io"
+	"maps"
+	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -119,12 +122,69 @@ func targets(rep *Report) []Target {
 	return out
 }
 
+// printHeader writes what is known before the run: the environment and,
+// when the sizes are known, an estimate of the duration.
+func printHeader(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "Amtsweg benchmark suite — starting %s\n", rep.Date.Format("2006-01-02 15:04 MST"))
+	printEnvironment(w, rep)
+	fmt.Fprintln(w)
+}
+
+// printEnvironment writes the provenance lines of the report.
+func printEnvironment(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB, %s/%s\n",
+		rep.Machine.CPUs, rep.Machine.CPUModel, float64(rep.Machine.MemoryBytes)/(1<<30), rep.Machine.OS, rep.Machine.Arch)
+	env := rep.Environment
+	if env == nil {
+		fmt.Fprintf(w, "load %s -> %s; commit %s\n", rep.LoadStart, rep.LoadEnd, rep.Commit)
+		return
+	}
+	fmt.Fprintf(w, "kernel %s; %s; GOMAXPROCS %d; GOGC %d (env %q); GOMEMLIMIT %s (env %q)\n", env.Kernel, env.GoVersion, env.GOMAXPROCS,
+		env.GOGC, env.GOGCEnv, memLimit(env.GOMEMLIMIT), env.GOMEMLIMITEnv)
+	load := "load " + env.LoadStart
+	if env.LoadEnd != "" {
+		load += fmt.Sprintf(" -> %s; over the run: CPU steal %.2f%%, machine busy %.1f%%", env.LoadEnd, env.StealPercent, env.BusyPercent)
+	}
+	fmt.Fprintln(w, load)
+	fmt.Fprintf(w, "commit %s\ncommand: %s\n", env.Build, strings.Join(env.CommandLine, " "))
+	if len(env.Modules) > 0 {
+		keys := slices.Sorted(maps.Keys(env.Modules))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+" "+env.Modules[k])
+		}
+		fmt.Fprintf(w, "modules: %s\n", strings.Join(parts, ", "))
+	}
+	if pg := env.PostgreSQL; pg != nil {
+		keys := slices.Sorted(maps.Keys(pg.Settings))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+"="+pg.Settings[k])
+		}
+		fmt.Fprintf(w, "PostgreSQL: %s\n  %s\n", pg.Version, strings.Join(parts, " "))
+	}
+	if s := env.SQLite; s != nil {
+		keys := slices.Sorted(maps.Keys(s.Pragmas))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+"="+s.Pragmas[k])
+		}
+		fmt.Fprintf(w, "SQLite (Temporal): %s; file pragmas %s; server's connection: %s\n", s.Driver, strings.Join(parts, " "), s.ConnectAttributes)
+	}
+}
+
+func memLimit(b int64) string {
+	if b == math.MaxInt64 {
+		return "off"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
+
 // printReport writes the human-readable table.
 func printReport(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "\nAmtsweg benchmark suite — %s\n", rep.Date.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB, %s/%s, %s; load %s -> %s; commit %s\n\n",
-		rep.Machine.CPUs, rep.Machine.CPUModel, float64(rep.Machine.MemoryBytes)/(1<<30), rep.Machine.OS, rep.Machine.Arch,
-		rep.Machine.GoVersion, rep.LoadStart, rep.LoadEnd, rep.Commit)
+	printEnvironment(w, rep)
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if len(rep.Procedures) > 0 {
 		fmt.Fprintln(tw, "PROCEDURES\tmode\tdone/N\tapps/s\tsubmit->started p50/p95/p99 ms\tclaim p50/p99 ms\tcomplete p50/p95/p99 ms\tprojection lag p50/p95/p99 ms\tsubmit->done p50/p95/p99 ms\thistory events/WFTs\tload")

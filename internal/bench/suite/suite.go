@@ -201,14 +201,17 @@ func (c *Config) runs(phase string) bool { return slices.Contains(c.Phases, phas
 
 // Report is the result of a run; it is what report.json holds.
 type Report struct {
-	Date      time.Time `json:"date"`
-	Machine   Machine   `json:"machine"`
-	Commit    string    `json:"commit"`
-	Command   string    `json:"command"`
-	LoadStart string    `json:"loadStart"`
-	LoadEnd   string    `json:"loadEnd"`
-	Seconds   float64   `json:"seconds"`
-	Config    Config    `json:"config"`
+	Date    time.Time `json:"date"`
+	Machine Machine   `json:"machine"`
+	// Environment is the provenance of the figures: machine, load and
+	// steal, binary, command line, the services' versions and settings.
+	Environment *Environment `json:"environment"`
+	Commit      string       `json:"commit"`
+	Command     string       `json:"command"`
+	LoadStart   string       `json:"loadStart"`
+	LoadEnd     string       `json:"loadEnd"`
+	Seconds     float64      `json:"seconds"`
+	Config      Config       `json:"config"`
 
 	Ablation   []AblationResult `json:"ablation,omitempty"`
 	Procedures []ProcedureRun   `json:"procedures,omitempty"`
@@ -228,7 +231,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	start := time.Now()
-	rep := &Report{Date: start.UTC(), Machine: machine(), Commit: commit(), Command: cfg.Command, LoadStart: loadAverage(), Config: cfg}
+	envInfo := newEnvironment()
+	rep := &Report{Date: start.UTC(), Machine: machine(), Environment: envInfo, Commit: envInfo.Build.String(), Command: cfg.Command,
+		LoadStart: envInfo.LoadStart, Config: cfg}
+	if err := cleanOutDir(cfg.OutDir); err != nil {
+		return nil, err
+	}
+	printHeader(cfg.Out, rep)
 	parent := cfg.DataDir
 	if parent == "" {
 		parent = os.TempDir()
@@ -239,11 +248,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if !cfg.KeepData {
 		defer os.RemoveAll(dataDir)
-	}
-	if cfg.OutDir != "" {
-		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-			return nil, fmt.Errorf("output directory: %w", err)
-		}
 	}
 	if cfg.runs(PhaseAblation) {
 		cfg.Logger.Info("phase", "name", PhaseAblation, "load", loadAverage())
@@ -260,6 +264,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer e.close()
+	envInfo.captureStack(ctx, e)
 
 	phases := []struct {
 		name string
@@ -295,6 +300,9 @@ func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 	rep.Ratios = ratios(rep.Procedures)
 	rep.Targets = targets(rep)
 	rep.LoadEnd = loadAverage()
+	if rep.Environment != nil {
+		rep.Environment.finish()
+	}
 	rep.Seconds = time.Since(start).Seconds()
 	printReport(cfg.Out, rep)
 	if cfg.OutDir != "" {
@@ -338,6 +346,26 @@ func (e *env) phaseProcedures(ctx context.Context, cfg *Config, rep *Report) err
 	b.stop()
 	runs := e.runDBOS(ctx, cfg)
 	rep.Procedures = append(rep.Procedures, runs...)
+	return nil
+}
+
+// staleOutputs are the files and directories of an earlier run that
+// cleanOutDir removes, so that no profile or plot outlives its figures.
+var staleOutputs = []string{"report.json", "profiles", "plots"}
+
+// cleanOutDir creates dir and removes what an earlier run left in it.
+func cleanOutDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	for _, name := range staleOutputs {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("remove the stale %s of an earlier run: %w", filepath.Join(dir, name), err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
 	return nil
 }
 
