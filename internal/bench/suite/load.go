@@ -38,7 +38,9 @@ type TableScans struct {
 // LoadStep is one step of a load test.
 type LoadStep struct {
 	Target string `json:"target"`
-	Mode   string `json:"mode"`
+	// Round is the round of an interleaved comparison (0: not one).
+	Round int    `json:"round,omitempty"`
+	Mode  string `json:"mode"`
 	// Rate is the offered rate in requests/s (mode rate); Workers the
 	// concurrent clients at saturation (mode max).
 	Rate     int     `json:"rate,omitempty"`
@@ -71,11 +73,11 @@ func (s LoadStep) Label() string {
 
 // Best returns the step with the highest throughput whose p99 stays below
 // p99ms and whose answers were all successful, or nil.
-func (r *LoadResult) Best(p99ms float64) *LoadStep {
+func (r *LoadResult) Best(target string, p99ms float64) *LoadStep {
 	var best *LoadStep
 	for i := range r.Steps {
 		s := &r.Steps[i]
-		if s.Success < 0.999 || s.Latency.P99 >= p99ms {
+		if s.Target != target || s.Success < 0.999 || s.Latency.P99 >= p99ms {
 			continue
 		}
 		if best == nil || s.Throughput > best.Throughput {

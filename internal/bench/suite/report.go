@@ -55,6 +55,60 @@ func ratios(runs []ProcedureRun) []Ratio {
 	return out
 }
 
+// procedureComparisons compares Amtsweg with baseline A as fast as
+// possible, round by round.
+func procedureComparisons(runs []ProcedureRun) []Comparison {
+	byRound := func(system string, f func(ProcedureRun) float64) []float64 {
+		var out []float64
+		for _, r := range runs {
+			if r.System == system && r.Mode == ModeMax && r.Round > 0 && r.NotRun == "" {
+				for len(out) < r.Round-1 {
+					out = append(out, math.NaN())
+				}
+				out = append(out, f(r))
+			}
+		}
+		return out
+	}
+	var out []Comparison
+	add := func(metric string, higher bool, f func(ProcedureRun) float64) {
+		a, b := byRound(SystemAmtsweg, f), byRound(SystemTemporal, f)
+		if len(a) == 0 || len(b) == 0 {
+			return
+		}
+		out = append(out, compare("procedures, as fast as possible", SystemTemporal, metric, higher, a, b))
+	}
+	add(metricThroughput, true, func(r ProcedureRun) float64 { return r.Throughput })
+	add(metricCPUPerApp, false, func(r ProcedureRun) float64 {
+		if r.CPU == nil || r.Completed == 0 {
+			return math.NaN()
+		}
+		return r.CPUSeconds * 1000 / float64(r.Completed)
+	})
+	add("submission->started p50 (ms)", false, func(r ProcedureRun) float64 { return r.SubmitToStarted.P50 })
+	add("submission->started p99 (ms)", false, func(r ProcedureRun) float64 { return r.SubmitToStarted.P99 })
+	add("task completion p99 (ms)", false, func(r ProcedureRun) float64 { return r.TaskComplete.P99 })
+	add("submission->done p50 (ms)", false, func(r ProcedureRun) float64 { return r.SubmitToDone.P50 })
+	add("submission->done p99 (ms)", false, func(r ProcedureRun) float64 { return r.SubmitToDone.P99 })
+	return out
+}
+
+// Metric names of comparisons that targets read.
+const (
+	metricThroughput = "throughput (applications/s)"
+	metricCPUPerApp  = "CPU per application, system (ms)"
+)
+
+// findComparison returns the comparison of metric against baseline, or nil.
+func findComparison(cs []Comparison, name, metric string) *Comparison {
+	for i := range cs {
+		if cs[i].Name == name && cs[i].Metric == metric {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
 // Target is one benchmark goal and whether this run met it.
 type Target struct {
 	Name  string `json:"name"`
@@ -75,10 +129,14 @@ func targets(rep *Report) []Target {
 		out = append(out, t)
 	}
 	for _, mode := range []string{ModeMax, ModeRate} {
-		a, b := findRun(rep.Procedures, SystemAmtsweg, mode), findRun(rep.Procedures, SystemTemporal, mode)
-		if a != nil && b != nil && mode == ModeMax {
-			r := ratio(a.Throughput, b.Throughput)
-			add("throughput vs baseline A ("+mode+")", ">= 0.9x", fmt.Sprintf("%.2fx (%.1f vs %.1f applications/s)", r, a.Throughput, b.Throughput), r >= 0.9, a.Profile)
+		a := findRun(rep.Procedures, SystemAmtsweg, mode)
+		if c := findComparison(rep.Comparisons, "procedures, as fast as possible", metricThroughput); c != nil && mode == ModeMax && a != nil {
+			add(fmt.Sprintf("throughput vs baseline A (%s, N=%d, median of %d rounds)", mode, a.N, len(c.Ratio.Values)), ">= 0.9x",
+				fmt.Sprintf("%sx (%s vs %s applications/s)", c.Ratio.format("%.2f"), c.A, c.B), c.Ratio.Median >= 0.9, a.Profile)
+		}
+		if c := findComparison(rep.Comparisons, "procedures, as fast as possible", metricCPUPerApp); c != nil && mode == ModeMax && a != nil {
+			add(fmt.Sprintf("CPU per application vs baseline A (%s, median of %d rounds)", mode, len(c.Ratio.Values)), "<= 1.1x",
+				fmt.Sprintf("%sx (%s vs %s ms)", c.Ratio.format("%.2f"), c.A.format("%.2f"), c.B.format("%.2f")), c.Ratio.Median <= 1.1, a.Profile)
 		}
 		if a != nil {
 			add("task completion p99 ("+mode+")", "< 300 ms", fmt.Sprintf("%.0f ms", a.TaskComplete.P99), a.TaskComplete.N > 0 && a.TaskComplete.P99 < 300, a.Profile)
@@ -95,13 +153,23 @@ func targets(rep *Report) []Target {
 			l.Lag.N > 0 && l.Lag.P99 < 100 && l.CommittedP99 <= 100, l.Profile)
 	}
 	if s := rep.Status; s != nil {
-		best := s.Best(20)
-		met := best != nil && best.Throughput >= 5000
+		name := fmt.Sprintf("status lookups, %d applications", s.Rows)
+		if c := findComparison(rep.Comparisons, name, metricSaturation); c != nil {
+			add(fmt.Sprintf("status lookups vs bare net/http+pgx at saturation, %d applications (median of %d rounds)", s.Rows, len(c.Ratio.Values)),
+				">= 0.7x", fmt.Sprintf("%sx (%s vs %s requests/s)", c.Ratio.format("%.2f"), c.A.format("%.0f"), c.B.format("%.0f")),
+				c.Ratio.Median >= 0.7, s.Saturation().Profile)
+		}
+		if c := findComparison(rep.Comparisons, name, "p99 at 1000/s (ms)"); c != nil {
+			add(fmt.Sprintf("status p99 at 1,000/s, %d applications (median of %d rounds)", s.Rows, len(c.A.Values)), "< 20 ms",
+				fmt.Sprintf("%s ms (bare: %s ms)", c.A.format("%.1f"), c.B.format("%.1f")), len(c.A.Values) > 0 && c.A.Median < 20, s.Saturation().Profile)
+		}
+		best := s.Best(targetStatus, 20)
 		value := "no step with p99 < 20 ms"
 		if best != nil {
 			value = fmt.Sprintf("%.0f requests/s at p99 %.1f ms", best.Throughput, best.Latency.P99)
 		}
-		add(fmt.Sprintf("status lookups at %d applications", s.Rows), ">= 5000 requests/s with p99 < 20 ms", value, met, s.Saturation().Profile)
+		add(fmt.Sprintf("status lookups at %d applications (earlier target)", s.Rows), ">= 5000 requests/s with p99 < 20 ms", value,
+			best != nil && best.Throughput >= 5000, s.Saturation().Profile)
 	}
 	if w := rep.Worklist; w != nil {
 		worst := 0.0
@@ -187,11 +255,14 @@ func printReport(w io.Writer, rep *Report) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if len(rep.Procedures) > 0 {
-		fmt.Fprintln(tw, "PROCEDURES\tmode\tdone/N\tapps/s\tsubmit->started p50/p95/p99 ms\tclaim p50/p99 ms\tcomplete p50/p95/p99 ms\tprojection lag p50/p95/p99 ms\tsubmit->done p50/p95/p99 ms\thistory events/WFTs\tload")
+		fmt.Fprintln(tw, "PROCEDURES\tmode\tdone/N\tapps/s\tsubmit->started p50/p95/p99 ms\tclaim p50/p99 ms\tcomplete p50/p95/p99 ms\tprojection lag p50/p95/p99 ms\tsubmit->done p50/p95/p99 ms\thistory events/WFTs\tCPU ms/app: suite+plugins+PostgreSQL\tload")
 		for _, r := range rep.Procedures {
 			mode := r.Mode
 			if r.Rate > 0 {
 				mode = fmt.Sprintf("%s %.0f/s", r.Mode, r.Rate)
+			}
+			if r.Round > 0 {
+				mode += fmt.Sprintf(" #%d", r.Round)
 			}
 			if r.NotRun != "" {
 				fmt.Fprintf(tw, "%s\t%s\tnot run: %s\n", r.System, mode, r.NotRun)
@@ -201,21 +272,28 @@ func printReport(w io.Writer, rep *Report) {
 			if r.HistoryEvents > 0 {
 				hist = fmt.Sprintf("%d/%d", r.HistoryEvents, r.WorkflowTasks)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.System, mode, r.Completed, r.N, r.Throughput,
-				lat3(r.SubmitToStarted), lat2(r.TaskClaim), lat3(r.TaskComplete), lat3(r.ProjectionLag), lat3(r.SubmitToDone), hist, r.Load)
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.System, mode, r.Completed, r.N, r.Throughput,
+				lat3(r.SubmitToStarted), lat2(r.TaskClaim), lat3(r.TaskComplete), lat3(r.ProjectionLag), lat3(r.SubmitToDone), hist, cpuPerApp(r), r.Load)
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(rep.Ablation) > 0 {
-		fmt.Fprintf(tw, "ABLATION (amtsweg, max, median of %d)\tchange\tapps/s\tsubmit->started p50/p99 ms\tcomplete p99 ms\tsubmit->done p50 ms\tCPU ms/app\n", len(rep.Ablation[0].Runs))
+		fmt.Fprintf(tw, "ABLATION (amtsweg, max, median of %d)\tchange\tapps/s median (min–max)\tsubmit->started p50/p99 ms\tcomplete p99 ms\tsubmit->done p50 ms\tCPU ms/app (system) median (min–max)\n", len(rep.Ablation[0].Runs))
 		for _, a := range rep.Ablation {
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.0f/%.0f\t%.0f\t%.0f\t%.1f\n", a.Variant.Name, a.Variant.Change, a.Throughput,
-				a.StartedP50, a.StartedP99, a.CompleteP99, a.DoneP50, a.CPUSecondsPerApp*1000)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f/%.0f\t%.0f\t%.0f\t%s\n", a.Variant.Name, a.Variant.Change, a.ThroughputSpread,
+				a.StartedP50, a.StartedP99, a.CompleteP99, a.DoneP50, a.CPUMsPerApp)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(rep.Comparisons) > 0 {
+		fmt.Fprintln(tw, "INTERLEAVED COMPARISON\tbaseline\tmetric\tamtsweg median (min–max)\tbaseline median (min–max)\tratio per round: median (min–max)\trounds")
+		for _, c := range rep.Comparisons {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.Name, c.Baseline, c.Metric, c.A, c.B, c.Ratio.format("%.2f"), len(c.Ratio.Values))
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(rep.Ratios) > 0 {
-		fmt.Fprintln(tw, "RATIO amtsweg/baseline\tmode\tmetric\tamtsweg\tbaseline\tratio")
+		fmt.Fprintln(tw, "RATIO amtsweg/baseline (first run of each)\tmode\tmetric\tamtsweg\tbaseline\tratio")
 		for _, r := range rep.Ratios {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.1f\t%.2f\n", r.Baseline, r.Mode, r.Metric, r.Amtsweg, r.Other, r.Ratio)
 		}
@@ -232,20 +310,25 @@ func printReport(w io.Writer, rep *Report) {
 		}
 		fmt.Fprintf(tw, "%s (%s)\tstep\trequests\tok\trequests/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tCPU ms/request: suite process / PostgreSQL\n", strings.ToUpper(lr.Name), lr.Setup)
 		for _, s := range lr.Steps {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f / %s\n", s.Target, s.Label(), s.Requests, s.Success*100, s.Throughput,
+			target := s.Target
+			if s.Round > 0 {
+				target += fmt.Sprintf(" #%d", s.Round)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f / %s\n", target, s.Label(), s.Requests, s.Success*100, s.Throughput,
 				s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max, s.CPUms, cpuMs(s.PostgresCPUms))
 		}
 		fmt.Fprintln(tw)
 	}
 	if b := rep.Backlog; b != nil {
-		fmt.Fprintln(tw, "PROJECTOR BACKLOG\tconsumers\tevents\tseconds\tevents/s\tplain COPY events/s\tratio\tCPU µs/event: suite process / PostgreSQL")
+		fmt.Fprintln(tw, "PROJECTOR BACKLOG\tconsumers/connections\tevents\tseconds\tevents/s\tplain COPY events/s\tratio\tCPU µs/event: suite process / PostgreSQL")
 		if p := b.Before; p != nil {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t\t%.2f\t%.0f / %s\n", "drain (before)", p.Consumers, p.Events, p.Seconds, p.EventsPerSecond,
 				ratio(p.EventsPerSecond, b.CopyEventsPerSecond), p.CPUus, cpuMs(p.PostgresCPUus))
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%.0f\t%.2f\t%.0f / %s\n", "drain", b.Consumers, b.Events, b.Seconds, b.EventsPerSecond,
 			b.CopyEventsPerSecond, ratio(b.EventsPerSecond, b.CopyEventsPerSecond), b.CPUus, cpuMs(b.PostgresCPUus))
-		fmt.Fprintf(tw, "%s\t\t%d\t%.1f\t\t%.0f\t\t%.0f / %s\n\n", "plain COPY", b.Events, b.CopySeconds, b.CopyEventsPerSecond, b.CopyCPUus, cpuMs(b.CopyPostgresCPUus))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t\t%.0f\t\t%.0f / %s\n", "plain COPY (same connections)", b.CopyConnections, b.Events, b.CopySeconds, b.CopyEventsPerSecond, b.CopyCPUus, cpuMs(b.CopyPostgresCPUus))
+		fmt.Fprintf(tw, "(drain and COPY: medians of %d interleaved rounds; see INTERLEAVED COMPARISON)\n\n", len(b.Drains))
 	}
 	if o := rep.Open; o != nil {
 		fmt.Fprintln(tw, "OPEN PROCEDURES\topen\tRSS MiB\theap MiB\tserver heap MiB\tworker heap MiB\tRSS KiB/proc\theap KiB/proc")
@@ -280,6 +363,15 @@ func lat2(l Latency) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f/%.0f", l.P50, l.P99)
+}
+
+// cpuPerApp renders a run's CPU per completed application by account.
+func cpuPerApp(r ProcedureRun) string {
+	if r.CPU == nil || r.Completed == 0 {
+		return "-"
+	}
+	n := float64(r.Completed) / 1000
+	return fmt.Sprintf("%.1f = %.1f+%.1f+%s", r.CPUSeconds/n, r.CPU.Suite/n, r.CPU.Children/n, cpuMs(r.CPU.PostgreSQL/n))
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -43,6 +44,9 @@ type Config struct {
 	// AblationRounds how often every variant runs.
 	AblationN      int
 	AblationRounds int
+	// Rounds is how often each interleaved comparison runs (A, B, A, B
+	// …); the report gives the median and range over them.
+	Rounds int
 	// LagRate is the applications/s of the live event stream whose
 	// projection lag is measured (the target's 50).
 	LagRate float64
@@ -56,6 +60,9 @@ type Config struct {
 	// StatusRates are the fixed request rates (requests/s) of the status
 	// load; saturation follows them.
 	StatusRates []int
+	// BarePoolSize is the pool of the bare status baseline (0: pgx's
+	// default for the database URL, as the API's store has).
+	BarePoolSize int
 
 	// WorklistTasks open tasks across Tenants authorities.
 	WorklistTasks int
@@ -114,7 +121,7 @@ type Config struct {
 // them runs at 25 to 40/s.
 func Defaults() Config {
 	return Config{
-		N: 2000, RateN: 400, Rate: 5, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
+		N: 2000, RateN: 400, Rate: 5, Rounds: 3, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
 		StatusApplications: 1_000_000, TimelineEntries: 10, StatusRates: []int{1000, 2500, 5000},
 		WorklistTasks: 100_000, Tenants: 50, WorklistRates: []int{250, 500, 1000},
 		BacklogEvents:  1_000_000,
@@ -132,6 +139,7 @@ func (c *Config) fill() error {
 	}
 	positive(&c.Rate, d.Rate)
 	positive(&c.LagRate, d.LagRate)
+	positive(&c.Rounds, d.Rounds)
 	positive(&c.Clerks, d.Clerks)
 	positive(&c.AblationN, d.AblationN)
 	positive(&c.AblationRounds, d.AblationRounds)
@@ -216,12 +224,15 @@ type Report struct {
 	Ablation   []AblationResult `json:"ablation,omitempty"`
 	Procedures []ProcedureRun   `json:"procedures,omitempty"`
 	Ratios     []Ratio          `json:"ratios,omitempty"`
-	LiveLag    *LiveLagResult   `json:"liveLag,omitempty"`
-	Status     *LoadResult      `json:"status,omitempty"`
-	Worklist   *LoadResult      `json:"worklist,omitempty"`
-	Backlog    *BacklogResult   `json:"backlog,omitempty"`
-	Open       *OpenResult      `json:"open,omitempty"`
-	Targets    []Target         `json:"targets,omitempty"`
+	// Comparisons are the interleaved comparisons, median and range over
+	// the rounds.
+	Comparisons []Comparison   `json:"comparisons,omitempty"`
+	LiveLag     *LiveLagResult `json:"liveLag,omitempty"`
+	Status      *LoadResult    `json:"status,omitempty"`
+	Worklist    *LoadResult    `json:"worklist,omitempty"`
+	Backlog     *BacklogResult `json:"backlog,omitempty"`
+	Open        *OpenResult    `json:"open,omitempty"`
+	Targets     []Target       `json:"targets,omitempty"`
 }
 
 // Run runs the configured phases and returns the report; it prints the
@@ -298,6 +309,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // finish computes the comparisons, prints the table and writes the report.
 func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 	rep.Ratios = ratios(rep.Procedures)
+	rep.Comparisons = append(procedureComparisons(rep.Procedures), rep.Comparisons...)
 	rep.Targets = targets(rep)
 	rep.LoadEnd = loadAverage()
 	if rep.Environment != nil {
@@ -317,33 +329,51 @@ func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 	return rep, nil
 }
 
-// phaseProcedures runs measurements 1 to 3: each system at the fixed rate
-// and as fast as possible, one after the other on the same services.
+// phaseProcedures runs measurements 1 to 3 on the same services: each
+// system once at the fixed rate, then Amtsweg and baseline A as fast as
+// possible, interleaved for cfg.Rounds rounds (A, B, A, B …), each run with
+// its own CPU account; then baseline B.
 func (e *env) phaseProcedures(ctx context.Context, cfg *Config, rep *Report) error {
-	for _, mode := range []string{ModeRate, ModeMax} {
-		tag := "A" + strings.ToUpper(mode[:1])
-		run, err := e.runAmtsweg(ctx, cfg, mode, cfg.runN(mode), tag)
-		if err != nil {
-			return fmt.Errorf("amtsweg %s: %w", mode, err)
-		}
-		rep.Procedures = append(rep.Procedures, run)
-		cfg.Logger.Info("run done", "system", run.System, "mode", mode, "completed", run.Completed, "throughput", run.Throughput)
-	}
 	b, err := e.startBaseline(ctx)
 	if err != nil {
 		return err
 	}
-	for _, mode := range []string{ModeRate, ModeMax} {
-		tag := "T" + strings.ToUpper(mode[:1])
-		run, err := e.runBaseline(ctx, cfg, b, mode, cfg.runN(mode), tag)
-		if err != nil {
-			b.stop()
-			return fmt.Errorf("temporal baseline %s: %w", mode, err)
+	defer b.stop()
+	measure := func(system, mode string, round int) error {
+		tag := strings.ToUpper(system[:1] + mode[:1])
+		if round > 0 {
+			tag += strconv.Itoa(round)
 		}
+		s0 := sampleCPU(e.pgData)
+		var run ProcedureRun
+		var err error
+		if system == SystemAmtsweg {
+			run, err = e.runAmtsweg(ctx, cfg, mode, cfg.runN(mode), tag)
+		} else {
+			run, err = e.runBaseline(ctx, cfg, b, mode, cfg.runN(mode), tag)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s (round %d): %w", system, mode, round, err)
+		}
+		cpu := sampleCPU(e.pgData).since(s0)
+		run.CPU, run.CPUSeconds, run.Round = &cpu, cpu.System(), round
 		rep.Procedures = append(rep.Procedures, run)
-		cfg.Logger.Info("run done", "system", run.System, "mode", mode, "completed", run.Completed, "throughput", run.Throughput)
+		cfg.Logger.Info("run done", "system", run.System, "mode", mode, "round", round, "completed", run.Completed,
+			"throughput", run.Throughput, "cpu ms/app", run.CPUSeconds*1000/float64(max(run.Completed, 1)))
+		return nil
 	}
-	b.stop()
+	for _, system := range []string{SystemAmtsweg, SystemTemporal} {
+		if err := measure(system, ModeRate, 0); err != nil {
+			return err
+		}
+	}
+	for round := 1; round <= cfg.Rounds; round++ {
+		for _, system := range []string{SystemAmtsweg, SystemTemporal} {
+			if err := measure(system, ModeMax, round); err != nil {
+				return err
+			}
+		}
+	}
 	runs := e.runDBOS(ctx, cfg)
 	rep.Procedures = append(rep.Procedures, runs...)
 	return nil

@@ -42,7 +42,7 @@ func TestSuiteSmoke(t *testing.T) {
 	out := t.TempDir()
 	var table bytes.Buffer
 	cfg := suite.Config{
-		N: 6, Rate: 20, Clerks: 4, SkipDBOS: true,
+		N: 6, Rate: 20, Clerks: 4, SkipDBOS: true, Rounds: 2,
 		// Every phase but the ablation, which starts three more stacks
 		// (TestVariants checks its configurations).
 		Phases:             []string{suite.PhaseProcedures, suite.PhaseLag, suite.PhaseOpen, suite.PhaseBacklog, suite.PhaseStatus, suite.PhaseWorklist},
@@ -86,11 +86,38 @@ func TestSuiteSmoke(t *testing.T) {
 		}
 	}
 	// 3: skipped here, and said so.
-	if r := find(rep.Procedures, suite.SystemDBOS, suite.ModeRate); r != nil || len(rep.Procedures) != 6 {
+	if r := find(rep.Procedures, suite.SystemDBOS, suite.ModeRate); r != nil || len(rep.Procedures) != 4+2*cfg.Rounds {
 		t.Errorf("DBOS rows: %+v", rep.Procedures)
 	}
 	if len(rep.Ratios) == 0 {
 		t.Error("no ratios")
+	}
+	// Interleaved rounds: every comparison has a ratio per round, and every
+	// run an account of its CPU (the plugins are child processes).
+	if len(rep.Comparisons) < 2 {
+		t.Errorf("comparisons: %+v", rep.Comparisons)
+	}
+	for _, c := range rep.Comparisons {
+		if c.Name == "procedures, as fast as possible" && c.Metric == "CPU per application, system (ms)" {
+			continue // checked per run below (a tick of 10 ms can round a side's share to 0)
+		}
+		if len(c.Ratio.Values) != cfg.Rounds || c.Ratio.Median <= 0 {
+			t.Errorf("comparison %s: %+v", c.Metric, c)
+		}
+	}
+	for _, r := range rep.Procedures {
+		// Baseline A does not touch PostgreSQL; Amtsweg projects into it.
+		if r.NotRun == "" && (r.CPU == nil || r.CPU.Suite <= 0 || r.CPU.PostgreSQL < 0 || r.CPUSeconds < r.CPU.Suite ||
+			r.System == suite.SystemAmtsweg && r.CPU.PostgreSQL <= 0) {
+			t.Errorf("%s %s round %d: CPU %+v", r.System, r.Mode, r.Round, r.CPU)
+		}
+	}
+	// Provenance: the services' settings as they ran.
+	if env := rep.Environment; env == nil || env.PostgreSQL == nil || env.PostgreSQL.Settings["fsync"] == "" ||
+		env.SQLite == nil || env.SQLite.Pragmas["journal_mode"] != "wal" || env.Build.Source == "" || env.LoadEnd == "" {
+		t.Errorf("environment: %+v", rep.Environment)
+	} else {
+		t.Logf("environment: PostgreSQL %s %v; SQLite %v; build %s", env.PostgreSQL.Version, env.PostgreSQL.Settings, env.SQLite.Pragmas, env.Build)
 	}
 
 	// 1's projection lag on a live stream: every event applied and timed.
@@ -100,7 +127,17 @@ func TestSuiteSmoke(t *testing.T) {
 	}
 
 	// 4: every lookup answered 200 and the plan uses the indexes.
-	checkLoad(t, rep.Status, len(cfg.StatusRates)+1)
+	// Against the bare baseline, interleaved per step, in every round.
+	checkLoad(t, rep.Status, 2*cfg.Rounds*(len(cfg.StatusRates)+1))
+	bareSteps := 0
+	for _, s := range rep.Status.Steps {
+		if s.Target == "bare net/http+pgx" {
+			bareSteps++
+		}
+	}
+	if bareSteps != cfg.Rounds*(len(cfg.StatusRates)+1) {
+		t.Errorf("bare status steps: %d", bareSteps)
+	}
 	if plan := rep.Status.Plans["custom plan (EXPLAIN ANALYZE)"]; !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan on applications") {
 		t.Errorf("status plan:\n%s", plan)
 	}
@@ -111,7 +148,8 @@ func TestSuiteSmoke(t *testing.T) {
 	}
 	// 6.
 	if b := rep.Backlog; b == nil || b.Events != cfg.BacklogEvents || b.EventsPerSecond <= 0 || b.CopyEventsPerSecond <= 0 ||
-		b.Before == nil || b.Before.Consumers != 1 || b.Before.EventsPerSecond <= 0 {
+		b.Before == nil || b.Before.Consumers != 1 || b.Before.EventsPerSecond <= 0 ||
+		len(b.Drains) != cfg.Rounds || len(b.Copies) != cfg.Rounds || b.CopyConnections != b.Consumers {
 		t.Errorf("backlog: %+v", rep.Backlog)
 	}
 	// 7.
