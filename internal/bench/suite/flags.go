@@ -22,6 +22,7 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.IntVar(&c.N, "n", d.N, "applications each system runs as fast as possible")
 	fs.IntVar(&c.RateN, "rate-n", d.RateN, "applications each system runs at --rate")
 	fs.Float64Var(&c.Rate, "rate", d.Rate, "fixed submission rate in applications/s")
+	fs.IntSliceVar(&c.CurveN, "curve-n", d.CurveN, "sizes N of the scaling curve (throughput and CPU per application, both systems as fast as possible); 10000 is the issue's largest")
 	fs.IntVar(&c.Rounds, "rounds", d.Rounds, "rounds of each interleaved comparison (A, B, A, B ...); the report gives median and range")
 	fs.Float64Var(&c.LagRate, "lag-rate", d.LagRate, "applications/s of the live event stream whose projection lag is measured")
 	fs.IntVar(&c.Clerks, "clerks", d.Clerks, "simulated clerks working tasks concurrently")
@@ -42,6 +43,7 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.DurationVar(&c.LoadDuration, "load-duration", d.LoadDuration, "duration of each load step")
 	fs.StringSliceVar(&phases, "phases", nil, "phases to run (default all): "+strings.Join(AllPhases, ","))
 	fs.StringVar(&c.OutDir, "out", "bench-results", "directory for report.json and the CPU profiles")
+	fs.StringVar(&c.Publish, "publish", "", "copy report.json and the plots to this directory as well (e.g. docs/benchmarks)")
 	fs.BoolVar(&c.Profile, "profile", d.Profile, "take a CPU profile of each measured phase")
 	fs.StringVar(&c.DataDir, "work-dir", "", "where to create the stack's temporary data directory (default the system's temporary directory)")
 	fs.BoolVar(&c.KeepData, "keep-data", false, "keep the data directory after the run")
@@ -61,6 +63,9 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 			set("ablation-n", &cfg.AblationN, 60)
 			set("ablation-rounds", &cfg.AblationRounds, 1)
 			set("rounds", &cfg.Rounds, 2)
+			if !fs.Changed("curve-n") {
+				cfg.CurveN = []int{50, 100}
+			}
 			set("status-applications", &cfg.StatusApplications, 100_000)
 			set("worklist-tasks", &cfg.WorklistTasks, 20_000)
 			set("backlog-events", &cfg.BacklogEvents, 100_000)

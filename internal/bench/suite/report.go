@@ -299,6 +299,17 @@ func printReport(w io.Writer, rep *Report) {
 		}
 		fmt.Fprintln(tw)
 	}
+	if c := rep.Curve; c != nil {
+		fmt.Fprintln(tw, "SCALING CURVE (max)\tamtsweg apps/s\tbaseline A apps/s\tamtsweg CPU ms/app\tbaseline A CPU ms/app\truns per figure")
+		for _, p := range c.Points {
+			fmt.Fprintf(tw, "N=%d\t%.1f\t%.1f\t%.1f\t%.1f\t%d\n", p.N, valueOr(p.Throughput, SystemAmtsweg), valueOr(p.Throughput, SystemTemporal),
+				valueOr(p.CPUMsPerApp, SystemAmtsweg), valueOr(p.CPUMsPerApp, SystemTemporal), p.Rounds)
+		}
+		if len(c.NotRun) > 0 {
+			fmt.Fprintf(tw, "not run (choose with --curve-n): N=%v\n", c.NotRun)
+		}
+		fmt.Fprintln(tw)
+	}
 	if l := rep.LiveLag; l != nil {
 		fmt.Fprintln(tw, "PROJECTION LAG (live event stream)\tapplications/s\tevents/s\tevents\tlag to transaction p50/p95/p99/max ms\tto commit p50/p99 ms (bucket)\tload")
 		fmt.Fprintf(tw, "\t%.0f\t%.0f\t%d\t%s / %.0f\t<=%.0f / <=%.0f\t%s\n\n", l.Rate, l.EventsPerSecond, l.Events, lat3(l.Lag), l.Lag.Max,
@@ -348,6 +359,12 @@ func printReport(w io.Writer, rep *Report) {
 		}
 	}
 	tw.Flush()
+	if len(rep.Plots) > 0 {
+		fmt.Fprintf(w, "\nplots: %s\n", plotNames(rep.Plots))
+	}
+	for _, s := range rep.PlotsSkipped {
+		fmt.Fprintf(w, "plot skipped: %s\n", s)
+	}
 	fmt.Fprintf(w, "\n(%.0f s)\n", rep.Seconds)
 }
 

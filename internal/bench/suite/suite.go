@@ -19,6 +19,7 @@ import (
 const (
 	PhaseAblation   = "ablation"   // the optimisations, before and after
 	PhaseProcedures = "procedures" // measurements 1, 2 and 3
+	PhaseCurve      = "curve"      // throughput and CPU per application by N
 	PhaseLag        = "lag"        // measurement 1's projection lag at LagRate
 	PhaseOpen       = "open"       // measurement 7
 	PhaseBacklog    = "backlog"    // measurement 6
@@ -27,7 +28,7 @@ const (
 )
 
 // AllPhases lists every phase in running order.
-var AllPhases = []string{PhaseAblation, PhaseProcedures, PhaseLag, PhaseOpen, PhaseBacklog, PhaseStatus, PhaseWorklist}
+var AllPhases = []string{PhaseAblation, PhaseProcedures, PhaseCurve, PhaseLag, PhaseOpen, PhaseBacklog, PhaseStatus, PhaseWorklist}
 
 // Config configures a run. Zero values take the defaults of Defaults.
 type Config struct {
@@ -44,6 +45,8 @@ type Config struct {
 	// AblationRounds how often every variant runs.
 	AblationN      int
 	AblationRounds int
+	// CurveN are the sizes of the scaling curve (phase curve).
+	CurveN []int
 	// Rounds is how often each interleaved comparison runs (A, B, A, B
 	// …); the report gives the median and range over them.
 	Rounds int
@@ -84,8 +87,12 @@ type Config struct {
 	// Phases to run (default all); see AllPhases.
 	Phases []string
 
-	// OutDir receives report.json and the CPU profiles; "" writes nothing.
+	// OutDir receives report.json, the CPU profiles and the plots; ""
+	// writes nothing.
 	OutDir string
+	// Publish, when set (with OutDir), receives copies of report.json and
+	// the plots, e.g. docs/benchmarks.
+	Publish string
 	// Profile takes a CPU profile of every measured phase.
 	Profile bool
 	// DataDir is where the stack's data directory is created (default the
@@ -121,7 +128,7 @@ type Config struct {
 // them runs at 25 to 40/s.
 func Defaults() Config {
 	return Config{
-		N: 2000, RateN: 400, Rate: 5, Rounds: 3, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
+		N: 2000, RateN: 400, Rate: 5, Rounds: 3, CurveN: []int{100, 500, 2000}, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
 		StatusApplications: 1_000_000, TimelineEntries: 10, StatusRates: []int{1000, 2500, 5000},
 		WorklistTasks: 100_000, Tenants: 50, WorklistRates: []int{250, 500, 1000},
 		BacklogEvents:  1_000_000,
@@ -140,6 +147,14 @@ func (c *Config) fill() error {
 	positive(&c.Rate, d.Rate)
 	positive(&c.LagRate, d.LagRate)
 	positive(&c.Rounds, d.Rounds)
+	if len(c.CurveN) == 0 {
+		c.CurveN = d.CurveN
+	}
+	for _, n := range c.CurveN {
+		if n <= 0 {
+			return fmt.Errorf("curve size %d: every --curve-n must be a positive number of applications", n)
+		}
+	}
 	positive(&c.Clerks, d.Clerks)
 	positive(&c.AblationN, d.AblationN)
 	positive(&c.AblationRounds, d.AblationRounds)
@@ -227,12 +242,17 @@ type Report struct {
 	// Comparisons are the interleaved comparisons, median and range over
 	// the rounds.
 	Comparisons []Comparison   `json:"comparisons,omitempty"`
+	Curve       *Curve         `json:"curve,omitempty"`
 	LiveLag     *LiveLagResult `json:"liveLag,omitempty"`
 	Status      *LoadResult    `json:"status,omitempty"`
 	Worklist    *LoadResult    `json:"worklist,omitempty"`
 	Backlog     *BacklogResult `json:"backlog,omitempty"`
 	Open        *OpenResult    `json:"open,omitempty"`
 	Targets     []Target       `json:"targets,omitempty"`
+	// Plots are the SVG files drawn (in <out>/plots); PlotsSkipped the
+	// charts without points, and why.
+	Plots        []string `json:"plots,omitempty"`
+	PlotsSkipped []string `json:"plotsSkipped,omitempty"`
 }
 
 // Run runs the configured phases and returns the report; it prints the
@@ -282,6 +302,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		run  func() error
 	}{
 		{PhaseProcedures, func() error { return e.phaseProcedures(ctx, &cfg, rep) }},
+		{PhaseCurve, func() error { return e.phaseCurve(ctx, &cfg, rep) }},
 		{PhaseLag, func() error { return e.phaseLag(ctx, &cfg, rep) }},
 		{PhaseOpen, func() error { return e.phaseOpen(ctx, &cfg, rep) }},
 		{PhaseBacklog, func() error { return e.phaseBacklog(ctx, &cfg, rep) }},
@@ -316,6 +337,13 @@ func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 		rep.Environment.finish()
 	}
 	rep.Seconds = time.Since(start).Seconds()
+	if cfg.OutDir != "" {
+		files, skipped, err := writeCharts(filepath.Join(cfg.OutDir, "plots"), charts(rep))
+		if err != nil {
+			return rep, err
+		}
+		rep.Plots, rep.PlotsSkipped = files, skipped
+	}
 	printReport(cfg.Out, rep)
 	if cfg.OutDir != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -324,6 +352,12 @@ func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 		}
 		if err := os.WriteFile(filepath.Join(cfg.OutDir, "report.json"), b, 0o644); err != nil {
 			return rep, fmt.Errorf("write report: %w", err)
+		}
+		if cfg.Publish != "" {
+			if err := publish(cfg.OutDir, cfg.Publish, rep.Plots); err != nil {
+				return rep, err
+			}
+			cfg.Logger.Info("published", "dir", cfg.Publish, "plots", len(rep.Plots))
 		}
 	}
 	return rep, nil

@@ -42,10 +42,10 @@ func TestSuiteSmoke(t *testing.T) {
 	out := t.TempDir()
 	var table bytes.Buffer
 	cfg := suite.Config{
-		N: 6, Rate: 20, Clerks: 4, SkipDBOS: true, Rounds: 2,
+		N: 6, Rate: 20, Clerks: 4, SkipDBOS: true, Rounds: 2, CurveN: []int{3, 6},
 		// Every phase but the ablation, which starts three more stacks
 		// (TestVariants checks its configurations).
-		Phases:             []string{suite.PhaseProcedures, suite.PhaseLag, suite.PhaseOpen, suite.PhaseBacklog, suite.PhaseStatus, suite.PhaseWorklist},
+		Phases:             []string{suite.PhaseProcedures, suite.PhaseCurve, suite.PhaseLag, suite.PhaseOpen, suite.PhaseBacklog, suite.PhaseStatus, suite.PhaseWorklist},
 		StatusApplications: 300, TimelineEntries: 3, StatusRates: []int{40},
 		WorklistTasks: 600, Tenants: 3, WorklistRates: []int{40},
 		BacklogEvents:  1500,
@@ -118,6 +118,17 @@ func TestSuiteSmoke(t *testing.T) {
 		t.Errorf("environment: %+v", rep.Environment)
 	} else {
 		t.Logf("environment: PostgreSQL %s %v; SQLite %v; build %s", env.PostgreSQL.Version, env.PostgreSQL.Settings, env.SQLite.Pragmas, env.Build)
+	}
+
+	// The curve: N=3 run for both systems, N=6 taken from the rounds.
+	if c := rep.Curve; c == nil || len(c.Points) != 2 || c.Points[0].N != 3 || c.Points[0].Rounds != 1 || c.Points[1].Rounds != cfg.Rounds ||
+		c.Points[0].Throughput[suite.SystemTemporal] <= 0 || c.Points[0].CPUMsPerApp[suite.SystemAmtsweg] <= 0 || len(c.NotRun) != 4 {
+		t.Errorf("curve: %+v", rep.Curve)
+	}
+	for _, p := range []string{"curve-throughput.svg", "curve-cpu.svg", "status-p99-by-rate.svg", "backlog-rounds.svg", "open-memory.svg"} {
+		if b, err := os.ReadFile(filepath.Join(out, "plots", p)); err != nil || !bytes.Contains(b, []byte("<svg")) {
+			t.Errorf("plot %s: %v", p, err)
+		}
 	}
 
 	// 1's projection lag on a live stream: every event applied and timed.
