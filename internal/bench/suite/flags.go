@@ -48,35 +48,12 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.StringVar(&c.DataDir, "work-dir", "", "where to create the stack's temporary data directory (default the system's temporary directory)")
 	fs.BoolVar(&c.KeepData, "keep-data", false, "keep the data directory after the run")
 	fs.StringVar(&c.DBOSDir, "dbos-dir", "", "source directory of the DBOS baseline (default: internal/bench/dbos found from the working directory)")
-	fs.BoolVar(&quick, "quick", false, "a quick run with small sizes (100 applications per procedure run, 100k applications, 20k tasks, 100k events, 500 open procedures), a few minutes")
+	fs.BoolVar(&quick, "quick", false, "a quick run with small sizes (100 applications as fast as possible, 2 rounds, 100k applications, 20k tasks, 100k events, 500 open procedures), at most about 8 minutes")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error (the stack's own logs start at warn)")
 	return func() (Config, error) {
 		cfg := c
 		if quick {
-			set := func(name string, v *int, q int) {
-				if !fs.Changed(name) {
-					*v = q
-				}
-			}
-			set("n", &cfg.N, 100)
-			set("rate-n", &cfg.RateN, 100)
-			set("ablation-n", &cfg.AblationN, 60)
-			set("ablation-rounds", &cfg.AblationRounds, 1)
-			set("rounds", &cfg.Rounds, 2)
-			if !fs.Changed("curve-n") {
-				cfg.CurveN = []int{50, 100}
-			}
-			set("status-applications", &cfg.StatusApplications, 100_000)
-			set("worklist-tasks", &cfg.WorklistTasks, 20_000)
-			set("backlog-events", &cfg.BacklogEvents, 100_000)
-			set("open-procedures", &cfg.OpenProcedures, 500)
-			set("timers", &cfg.Timers, 100)
-			if !fs.Changed("timer-delay") {
-				cfg.TimerDelay = 5 * time.Second
-			}
-			if !fs.Changed("load-duration") {
-				cfg.LoadDuration = 4 * time.Second
-			}
+			applyQuick(&cfg, fs.Changed)
 		}
 		cfg.Phases = phases
 		var level slog.Level
@@ -86,5 +63,34 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 		cfg.StackLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: max(level, slog.LevelWarn)}))
 		return cfg, nil
+	}
+}
+
+// applyQuick sets the sizes of --quick (a run of at most about 8 minutes
+// on a shared 2-core machine) for every flag the user did not set.
+func applyQuick(cfg *Config, changed func(flag string) bool) {
+	set := func(name string, v *int, q int) {
+		if !changed(name) {
+			*v = q
+		}
+	}
+	set("n", &cfg.N, 100)
+	set("rate-n", &cfg.RateN, 50)
+	set("ablation-n", &cfg.AblationN, 40)
+	set("ablation-rounds", &cfg.AblationRounds, 1)
+	set("rounds", &cfg.Rounds, 2)
+	if !changed("curve-n") {
+		cfg.CurveN = []int{50, 100}
+	}
+	set("status-applications", &cfg.StatusApplications, 100_000)
+	set("worklist-tasks", &cfg.WorklistTasks, 20_000)
+	set("backlog-events", &cfg.BacklogEvents, 100_000)
+	set("open-procedures", &cfg.OpenProcedures, 500)
+	set("timers", &cfg.Timers, 100)
+	if !changed("timer-delay") {
+		cfg.TimerDelay = 5 * time.Second
+	}
+	if !changed("load-duration") {
+		cfg.LoadDuration = 3 * time.Second
 	}
 }

@@ -195,7 +195,6 @@ func targets(rep *Report) []Target {
 func printHeader(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "Amtsweg benchmark suite — starting %s\n", rep.Date.Format("2006-01-02 15:04 MST"))
 	printEnvironment(w, rep)
-	fmt.Fprintln(w)
 }
 
 // printEnvironment writes the provenance lines of the report.

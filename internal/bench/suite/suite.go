@@ -131,7 +131,7 @@ func Defaults() Config {
 		N: 2000, RateN: 400, Rate: 5, Rounds: 3, CurveN: []int{100, 500, 2000}, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
 		StatusApplications: 1_000_000, TimelineEntries: 10, StatusRates: []int{1000, 2500, 5000},
 		WorklistTasks: 100_000, Tenants: 50, WorklistRates: []int{250, 500, 1000},
-		BacklogEvents:  1_000_000,
+		BacklogEvents:  500_000,
 		OpenProcedures: 4000, Timers: 500, TimerDelay: 20 * time.Second,
 		LoadDuration: 8 * time.Second,
 		Profile:      true,
@@ -269,6 +269,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	printHeader(cfg.Out, rep)
+	fmt.Fprintf(cfg.Out, "estimated duration: about %s on a shared 2-core machine (rough; sizes and rounds set it)\n\n", estimate(&cfg))
 	parent := cfg.DataDir
 	if parent == "" {
 		parent = os.TempDir()
