@@ -318,14 +318,14 @@ func printReport(w io.Writer, rep *Report) {
 		if lr == nil {
 			continue
 		}
-		fmt.Fprintf(tw, "%s (%s)\tstep\trequests\tok\trequests/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tCPU ms/request: suite process / PostgreSQL\n", strings.ToUpper(lr.Name), lr.Setup)
+		fmt.Fprintf(tw, "%s (%s)\tstep\trequests\tok\trequests/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tCPU ms/request: suite process / PostgreSQL / load generator\n", strings.ToUpper(lr.Name), lr.Setup)
 		for _, s := range lr.Steps {
 			target := s.Target
 			if s.Round > 0 {
 				target += fmt.Sprintf(" #%d", s.Round)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f / %s\n", target, s.Label(), s.Requests, s.Success*100, s.Throughput,
-				s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max, s.CPUms, cpuMs(s.PostgresCPUms))
+				s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max, s.CPUms, cpuMs(s.PostgresCPUms)+" / "+cpuMs(s.GeneratorCPUms))
 		}
 		fmt.Fprintln(tw)
 	}

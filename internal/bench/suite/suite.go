@@ -106,6 +106,11 @@ type Config struct {
 	// PluginCommand starts the benchmark plugin (an absolute path and its
 	// arguments); the suite installs it into the worker's plugin directory.
 	PluginCommand []string
+	// LoadCommand starts the load generator process for the HTTP loads
+	// (status, worklist), e.g. [<amtsweg binary>, bench, load]; empty runs
+	// the load in the suite's process, where its CPU counts as the
+	// system's.
+	LoadCommand []string
 	// DBOSDir is the source directory of the DBOS baseline (internal/bench/dbos);
 	// default: found from the working directory.
 	DBOSDir string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,6 +26,13 @@ func TestMain(m *testing.M) {
 	e2e.ServeBundledPlugin()
 	if len(os.Args) == 2 && os.Args[1] == "bench-plugin" {
 		benchplugin.Serve()
+		os.Exit(0)
+	}
+	if len(os.Args) == 2 && os.Args[1] == "bench-load" {
+		if err := suite.ServeLoad(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		os.Exit(0)
 	}
 	testenv.Main(m) // TestSeedMatchesTheProjector uses the test PostgreSQL
@@ -52,7 +60,7 @@ func TestSuiteSmoke(t *testing.T) {
 		OpenProcedures: 8, Timers: 10, TimerDelay: 300 * time.Millisecond,
 		LoadDuration: time.Second,
 		OutDir:       out, Profile: true,
-		Executable: exe, PluginCommand: []string{exe, "bench-plugin"},
+		Executable: exe, PluginCommand: []string{exe, "bench-plugin"}, LoadCommand: []string{exe, "bench-load"},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Out:    &table,
 	}
@@ -138,6 +146,14 @@ func TestSuiteSmoke(t *testing.T) {
 	}
 
 	// 4: every lookup answered 200 and the plan uses the indexes.
+	// The load ran in a process of its own, whose CPU is its own.
+	for _, lr := range []*suite.LoadResult{rep.Status, rep.Worklist} {
+		for _, st := range lr.Steps {
+			if st.GeneratorCPUms < 0 {
+				t.Errorf("%s %s: the load generator ran in the suite's process", lr.Name, st.Label())
+			}
+		}
+	}
 	// Against the bare baseline, interleaved per step, in every round.
 	checkLoad(t, rep.Status, 2*cfg.Rounds*(len(cfg.StatusRates)+1))
 	bareSteps := 0
