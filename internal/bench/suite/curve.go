@@ -98,3 +98,40 @@ func reuseProcedures(runs []ProcedureRun, n int, p *CurvePoint) bool {
 	}
 	return true
 }
+
+// notRun names the points of the curves (status at 100k and 1M
+// applications, worklist at 10k and 100k tasks, open procedures at 1k, 10k
+// and 100k, the procedure curve's sizes) that this run did not reach, with
+// the flag that chooses them. Status, worklist and open procedures measure
+// one size per run (open procedures: memory at each quarter up to it).
+func notRun(cfg *Config, rep *Report) []string {
+	var out []string
+	if c := rep.Curve; c != nil && len(c.NotRun) > 0 {
+		out = append(out, fmt.Sprintf("procedure curve at N=%v (--curve-n)", c.NotRun))
+	} else if c == nil {
+		out = append(out, "procedure curve (phase curve)")
+	}
+	check := func(what, flag string, ran bool, size int, wanted []int) {
+		var miss []int
+		for _, w := range wanted {
+			if !ran || w != size {
+				miss = append(miss, w)
+			}
+		}
+		if len(miss) > 0 {
+			out = append(out, fmt.Sprintf("%s at %v (%s; one size per run)", what, miss, flag))
+		}
+	}
+	check("status lookups", "--status-applications", rep.Status != nil, cfg.StatusApplications, []int{100_000, 1_000_000})
+	check("worklist", "--worklist-tasks", rep.Worklist != nil, cfg.WorklistTasks, []int{10_000, 100_000})
+	var openMiss []int
+	for _, w := range []int{1_000, 10_000, 100_000} {
+		if rep.Open == nil || w > cfg.OpenProcedures {
+			openMiss = append(openMiss, w)
+		}
+	}
+	if len(openMiss) > 0 {
+		out = append(out, fmt.Sprintf("open procedures up to %v (--open-procedures; memory is measured at each quarter up to it)", openMiss))
+	}
+	return out
+}

@@ -138,7 +138,10 @@ func targets(rep *Report) []Target {
 			add(fmt.Sprintf("CPU per application vs baseline A (%s, median of %d rounds)", mode, len(c.Ratio.Values)), "<= 1.1x",
 				fmt.Sprintf("%sx (%s vs %s ms)", c.Ratio.format("%.2f"), c.A.format("%.2f"), c.B.format("%.2f")), c.Ratio.Median <= 1.1, a.Profile)
 		}
-		if a != nil {
+		if c := findComparison(rep.Comparisons, "procedures, as fast as possible", "task completion p99 (ms)"); c != nil && mode == ModeMax && a != nil {
+			add(fmt.Sprintf("task completion p99 (%s, median of %d rounds)", mode, len(c.A.Values)), "< 300 ms",
+				fmt.Sprintf("%s ms (baseline A: %s ms)", c.A.format("%.0f"), c.B.format("%.0f")), len(c.A.Values) > 0 && c.A.Median < 300, a.Profile)
+		} else if a != nil {
 			add("task completion p99 ("+mode+")", "< 300 ms", fmt.Sprintf("%.0f ms", a.TaskComplete.P99), a.TaskComplete.N > 0 && a.TaskComplete.P99 < 300, a.Profile)
 		}
 		if a != nil && mode == ModeRate {
@@ -360,6 +363,9 @@ func printReport(w io.Writer, rep *Report) {
 	tw.Flush()
 	if len(rep.Plots) > 0 {
 		fmt.Fprintf(w, "\nplots: %s\n", plotNames(rep.Plots))
+	}
+	for _, n := range rep.NotRun {
+		fmt.Fprintf(w, "not run: %s\n", n)
 	}
 	for _, s := range rep.PlotsSkipped {
 		fmt.Fprintf(w, "plot skipped: %s\n", s)

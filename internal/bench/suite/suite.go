@@ -254,6 +254,8 @@ type Report struct {
 	Backlog     *BacklogResult `json:"backlog,omitempty"`
 	Open        *OpenResult    `json:"open,omitempty"`
 	Targets     []Target       `json:"targets,omitempty"`
+	// NotRun lists the points of issue #20's curves this run left out.
+	NotRun []string `json:"notRun,omitempty"`
 	// Plots are the SVG files drawn (in <out>/plots); PlotsSkipped the
 	// charts without points, and why.
 	Plots        []string `json:"plots,omitempty"`
@@ -338,6 +340,7 @@ func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 	rep.Ratios = ratios(rep.Procedures)
 	rep.Comparisons = append(procedureComparisons(rep.Procedures), rep.Comparisons...)
 	rep.Targets = targets(rep)
+	rep.NotRun = notRun(cfg, rep)
 	rep.LoadEnd = loadAverage()
 	if rep.Environment != nil {
 		rep.Environment.finish()
