@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -52,7 +53,11 @@ func (s Series) points() plotter.XYs {
 }
 
 // writeSVG draws c as SVG to w.
-func writeSVG(w io.Writer, c Chart) error {
+func writeSVG(w io.Writer, c Chart) error { return writePlot(w, c, "svg") }
+
+// writePlot draws c to w in format ("svg", "png" …, as gonum's plot
+// names them).
+func writePlot(w io.Writer, c Chart, format string) error {
 	p := plot.New()
 	p.Title.Text = c.Title
 	p.X.Label.Text, p.Y.Label.Text = c.XLabel, c.YLabel
@@ -63,7 +68,8 @@ func writeSVG(w io.Writer, c Chart) error {
 	}
 	p.Add(plotter.NewGrid())
 	var args []any
-	drawn := 0
+	drawn, maxY := 0, 0.0
+	var xs []float64
 	for _, s := range c.Series {
 		xys := s.points()
 		if c.LogX {
@@ -72,17 +78,36 @@ func writeSVG(w io.Writer, c Chart) error {
 		if len(xys) == 0 {
 			continue
 		}
+		for _, xy := range xys {
+			maxY = max(maxY, xy.Y)
+			if !slices.Contains(xs, xy.X) {
+				xs = append(xs, xy.X)
+			}
+		}
 		args = append(args, s.Name, xys)
 		drawn++
 	}
 	if drawn == 0 {
 		return errors.New("no points to draw")
 	}
+	// Room above the points for the legend; a labelled tick at every
+	// measured x when there are few (the sizes, rates or rounds run).
+	if maxY > 0 {
+		p.Y.Max = maxY * 1.35
+	}
+	if len(xs) <= 12 {
+		slices.Sort(xs)
+		ticks := make([]plot.Tick, len(xs))
+		for i, x := range xs {
+			ticks[i] = plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'f', -1, 64)}
+		}
+		p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	}
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return err
 	}
 	p.Legend.Top = true
-	wt, err := p.WriterTo(16*vg.Centimeter, 10*vg.Centimeter, "svg")
+	wt, err := p.WriterTo(16*vg.Centimeter, 10*vg.Centimeter, format)
 	if err != nil {
 		return err
 	}
