@@ -47,6 +47,10 @@ type AblationResult struct {
 	DoneP50          float64 `json:"submitToDoneP50Ms"`
 	CompleteP99      float64 `json:"taskCompleteP99Ms"`
 	CPUSecondsPerApp float64 `json:"cpuSecondsPerApp"`
+	// ThroughputSpread and CPUMsPerApp give median and range over the
+	// rounds.
+	ThroughputSpread Spread `json:"throughputSpread"`
+	CPUMsPerApp      Spread `json:"cpuMsPerApp"`
 }
 
 // phaseAblation measures the optimisations before and after in the same
@@ -80,15 +84,18 @@ func phaseAblation(ctx context.Context, cfg *Config, parent string, rep *Report)
 		}
 		envs[i].clerksClaimFirst = v.ClaimFirst
 	}
+	// The last variant is the default configuration.
+	rep.Environment.captureStack(ctx, envs[len(envs)-1])
 	results := make([]AblationResult, len(Variants))
 	for round := range cfg.AblationRounds {
 		for i, v := range Variants {
-			cpu0 := cpuSeconds()
+			s0 := sampleCPU(envs[i].pgData)
 			run, err := envs[i].runAmtsweg(ctx, cfg, ModeMax, cfg.AblationN, fmt.Sprintf("V%dR%d", i, round))
 			if err != nil {
 				return fmt.Errorf("variant %s: %w", v.Name, err)
 			}
-			run.CPUSeconds = cpuSeconds() - cpu0
+			cpu := sampleCPU(envs[i].pgData).since(s0)
+			run.CPU, run.CPUSeconds, run.Round = &cpu, cpu.System(), round+1
 			results[i].Variant = v
 			results[i].Runs = append(results[i].Runs, run)
 			cfg.Logger.Info("ablation", "round", round+1, "variant", v.Name, "throughput", run.Throughput,
@@ -110,6 +117,12 @@ func phaseAblation(ctx context.Context, cfg *Config, parent string, rep *Report)
 		r.DoneP50 = med(func(p ProcedureRun) float64 { return p.SubmitToDone.P50 })
 		r.CompleteP99 = med(func(p ProcedureRun) float64 { return p.TaskComplete.P99 })
 		r.CPUSecondsPerApp = med(func(p ProcedureRun) float64 { return p.CPUSeconds / float64(max(p.Completed, 1)) })
+		var tp, cpu []float64
+		for _, run := range r.Runs {
+			tp = append(tp, run.Throughput)
+			cpu = append(cpu, run.CPUSeconds*1000/float64(max(run.Completed, 1)))
+		}
+		r.ThroughputSpread, r.CPUMsPerApp = spreadOf(tp), spreadOf(cpu)
 	}
 	rep.Ablation = results
 	return nil

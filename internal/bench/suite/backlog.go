@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
@@ -40,6 +43,13 @@ type BacklogResult struct {
 	PostgresCPUus     float64 `json:"postgresCpuUsPerEvent"`
 	CopyCPUus         float64 `json:"copyCpuUsPerEvent"`
 	CopyPostgresCPUus float64 `json:"copyPostgresCpuUsPerEvent"`
+	// CopyConnections is the number of connections the COPY uses: as many
+	// as the projector has consumers.
+	CopyConnections int `json:"copyConnections"`
+	// Drains and Copies are the rounds, interleaved (drain, COPY, drain,
+	// COPY …); the summary fields above are their medians.
+	Drains []BacklogDrain `json:"drains,omitempty"`
+	Copies []BacklogDrain `json:"copies,omitempty"`
 	// Before is the drain of a quarter of the events by one consumer, the
 	// setting before the optimisation, in the same run.
 	Before  *BacklogDrain `json:"before,omitempty"`
@@ -143,6 +153,9 @@ func appliedTotal() float64 {
 
 // BacklogDrain is one drain of a backlog by the projector.
 type BacklogDrain struct {
+	// Round is the round of an interleaved comparison (0: not one).
+	Round int `json:"round,omitempty"`
+	// Consumers are the projector's consumers, or the COPY's connections.
 	Consumers       int     `json:"consumers"`
 	Events          int     `json:"events"`
 	ProduceSeconds  float64 `json:"produceSeconds"`
@@ -210,58 +223,150 @@ func (e *env) phaseBacklog(ctx context.Context, cfg *Config, rep *Report) error 
 		return err
 	}
 	res.Before = &before
-	after, err := e.drainBacklog(ctx, cfg, "P", n, projector.DefaultConsumers, batch, &res.Profile)
-	if err != nil {
-		return err
+	// Rounds, interleaved: the projector drains a fresh backlog, then the
+	// same rows are COPYed with as many connections as it has consumers.
+	var drainRate, copyRate, drainCPU, copyCPU []float64
+	for round := 1; round <= cfg.Rounds; round++ {
+		tag := fmt.Sprintf("P%d", round)
+		var profile *string
+		if round == 1 {
+			profile = &res.Profile // the profile of the first round
+		}
+		after, err := e.drainBacklog(ctx, cfg, tag, n, projector.DefaultConsumers, batch, profile)
+		if err != nil {
+			return fmt.Errorf("round %d: %w", round, err)
+		}
+		after.Round = round
+		res.Drains = append(res.Drains, after)
+		cp, err := e.copyBacklog(ctx, tag, n, batch, after.Consumers)
+		if err != nil {
+			return fmt.Errorf("round %d: %w", round, err)
+		}
+		cp.Round = round
+		res.Copies = append(res.Copies, cp)
+		drainRate, copyRate = append(drainRate, after.EventsPerSecond), append(copyRate, cp.EventsPerSecond)
+		drainCPU, copyCPU = append(drainCPU, systemUs(after)), append(copyCPU, systemUs(cp))
+		cfg.Logger.Info("backlog round", "round", round, "drain events/s", after.EventsPerSecond, "copy events/s", cp.EventsPerSecond)
 	}
-	res.Consumers, res.ProduceSeconds, res.Seconds, res.EventsPerSecond = after.Consumers, after.ProduceSeconds, after.Seconds, after.EventsPerSecond
-	res.CPUus, res.PostgresCPUus = after.CPUus, after.PostgresCPUus
+	rep.Comparisons = append(rep.Comparisons,
+		compare("projector backlog", "plain COPY, same connections", "events/s", true, drainRate, copyRate),
+		compare("projector backlog", "plain COPY, same connections", "CPU µs/event, suite+PostgreSQL", false, drainCPU, copyCPU))
+	// The summary fields are the medians over the rounds.
+	res.Consumers, res.CopyConnections = projector.DefaultConsumers, projector.DefaultConsumers
+	res.EventsPerSecond, res.CopyEventsPerSecond = median(drainRate), median(copyRate)
+	res.Seconds, res.CopySeconds = float64(n)/res.EventsPerSecond, float64(n)/res.CopyEventsPerSecond
+	res.ProduceSeconds = medianOf(res.Drains, func(d BacklogDrain) float64 { return d.ProduceSeconds })
+	res.CPUus = medianOf(res.Drains, func(d BacklogDrain) float64 { return d.CPUus })
+	res.PostgresCPUus = medianOf(res.Drains, func(d BacklogDrain) float64 { return d.PostgresCPUus })
+	res.CopyCPUus = medianOf(res.Copies, func(d BacklogDrain) float64 { return d.CPUus })
+	res.CopyPostgresCPUus = medianOf(res.Copies, func(d BacklogDrain) float64 { return d.PostgresCPUus })
 	res.Load = loadAverage()
+	rep.Backlog = res
+	return nil
+}
 
-	// The ceiling: the same rows, COPYed in batches of the same size into a
-	// bare copy of the audit table (no read models at all).
-	if _, err := e.db.Exec(ctx, `DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (LIKE procedure_events INCLUDING ALL)`); err != nil {
-		return err
+// systemUs is a drain's CPU per event of the suite's process and
+// PostgreSQL together (NaN when PostgreSQL's is not measurable).
+func systemUs(d BacklogDrain) float64 {
+	if d.PostgresCPUus < 0 {
+		return math.NaN()
+	}
+	return d.CPUus + d.PostgresCPUus
+}
+
+func medianOf(ds []BacklogDrain, f func(BacklogDrain) float64) float64 {
+	vals := make([]float64, 0, len(ds))
+	for _, d := range ds {
+		vals = append(vals, f(d))
+	}
+	return median(vals)
+}
+
+// copyBacklog is the ceiling of a drain: the same rows as the backlog
+// tagged tag, COPYed in batches of the same size into a bare copy of the
+// audit table (no read models at all), over conns connections at once.
+func (e *env) copyBacklog(ctx context.Context, tag string, n, batch, conns int) (BacklogDrain, error) {
+	d := BacklogDrain{Consumers: conns, Events: n}
+	pcfg, err := pgxpool.ParseConfig(e.dev.Database)
+	if err != nil {
+		return d, fmt.Errorf("copy: %w", err)
+	}
+	pcfg.MaxConns, pcfg.MinConns = int32(conns), int32(conns)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return d, fmt.Errorf("copy: connect: %w", err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (LIKE procedure_events INCLUDING ALL)`); err != nil {
+		return d, err
+	}
+	// Open every connection before the clock starts, as the projector's
+	// are open when it drains.
+	warm := make([]*pgxpool.Conn, 0, conns)
+	for range conns {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			return d, fmt.Errorf("copy: connect: %w", err)
+		}
+		warm = append(warm, c)
+	}
+	for _, c := range warm {
+		c.Release()
 	}
 	cols := []string{"reference", "seq", "tenant", "kind", "time", "payload"}
-	rows := make([][]any, 0, batch)
-	copyBatch := func() error {
-		if len(rows) == 0 {
+	batches := make(chan [][]any, conns)
+	g, gctx := errgroup.WithContext(ctx)
+	for range conns {
+		g.Go(func() error {
+			for rows := range batches {
+				if _, err := pool.CopyFrom(gctx, pgx.Identifier{"bench_copy"}, cols, pgx.CopyFromRows(rows)); err != nil {
+					return fmt.Errorf("copy: %w", err)
+				}
+			}
 			return nil
-		}
-		if _, err := e.db.CopyFrom(ctx, pgx.Identifier{"bench_copy"}, cols, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("copy: %w", err)
-		}
-		rows = rows[:0]
-		return nil
+		})
 	}
 	t0 := time.Now()
-	cpu0, pg0 := cpuSeconds(), postgresCPUSeconds(e.pgData)
-	err = backlogEvents("P", n, func(ev *events.ProcedureEvent) error {
+	s0 := sampleCPU(e.pgData)
+	rows := make([][]any, 0, batch)
+	err = backlogEvents(tag, n, func(ev *events.ProcedureEvent) error {
 		payload, err := json.Marshal(ev)
 		if err != nil {
 			return err
 		}
 		rows = append(rows, []any{ev.Reference, ev.Seq, ev.Tenant, string(ev.Kind), ev.Time, payload})
 		if len(rows) == batch {
-			return copyBatch()
+			select {
+			case batches <- rows:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			rows = make([][]any, 0, batch)
 		}
 		return nil
 	})
-	if err == nil {
-		err = copyBatch()
+	if err == nil && len(rows) > 0 {
+		batches <- rows
+	}
+	close(batches)
+	if gerr := g.Wait(); err == nil {
+		err = gerr
 	}
 	if err != nil {
-		return err
+		return d, err
 	}
-	res.CopySeconds = time.Since(t0).Seconds()
-	res.CopyCPUus, res.CopyPostgresCPUus = perUnit(cpu0, cpuSeconds(), n, 1e6), perUnit(pg0, postgresCPUSeconds(e.pgData), n, 1e6)
-	res.CopyEventsPerSecond = float64(n) / res.CopySeconds
-	if _, err := e.db.Exec(ctx, `DROP TABLE bench_copy`); err != nil {
-		return err
+	d.Seconds = time.Since(t0).Seconds()
+	cpu := sampleCPU(e.pgData).since(s0)
+	d.CPUus = cpu.Suite * 1e6 / float64(n)
+	d.PostgresCPUus = -1
+	if cpu.PostgreSQL >= 0 {
+		d.PostgresCPUus = cpu.PostgreSQL * 1e6 / float64(n)
 	}
-	rep.Backlog = res
-	return nil
+	d.EventsPerSecond = float64(n) / d.Seconds
+	if _, err := pool.Exec(ctx, `DROP TABLE bench_copy`); err != nil {
+		return d, err
+	}
+	return d, nil
 }
 
 // drainBacklog writes n events of applications tagged tag to a topic of

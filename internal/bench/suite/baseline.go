@@ -213,7 +213,7 @@ func (e *env) runBaseline(ctx context.Context, cfg *Config, b *baseline, mode st
 	}
 	submitted := make([]time.Time, n)
 	stopProfile := startProfile(cfg, "procedures-"+SystemTemporal+"-"+mode, &run.Profile)
-	pace(ctx, n, rate, 64, func(i int) {
+	pace(ctx, n, rate, maxSubmitters, func(i int) {
 		submitted[i] = time.Now()
 		_, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: ids[i], TaskQueue: baselineQueue, EnableEagerStart: true,

@@ -18,6 +18,14 @@
 //     COPY of the same rows;
 //  7. open procedures: memory per waiting procedure and timer lateness.
 //
-// Run prints a table and writes a JSON report; BENCHMARKS.md at the
-// repository root holds the latest figures and how to reproduce them.
+// Every comparison with a baseline runs interleaved (A, B, A, B …) for
+// Config.Rounds rounds and is reported as median and range, the ratio taken
+// per round; every run counts its CPU (suite process, plugin processes,
+// PostgreSQL); the HTTP load runs in a process of its own; a scaling curve
+// runs both systems at several sizes.
+//
+// Run prints the environment (machine, steal, binary, command, services'
+// settings) and a table, and writes report.json, CPU profiles and SVG plots
+// (gonum.org/v1/plot); BENCHMARKS.md at the repository root holds the latest
+// figures and how to reproduce them.
 package suite

@@ -82,6 +82,9 @@ func startEnvWith(ctx context.Context, cfg *Config, dataDir string, configure fu
 			e.close()
 		}
 	}()
+	if e.dev.PostgresDir != "" {
+		e.pgData = e.dev.PostgresDir // as root it lies outside the data directory
+	}
 	if e.store, err = e.dev.Stack.Store(ctx); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,8 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.IntVar(&c.N, "n", d.N, "applications each system runs as fast as possible")
 	fs.IntVar(&c.RateN, "rate-n", d.RateN, "applications each system runs at --rate")
 	fs.Float64Var(&c.Rate, "rate", d.Rate, "fixed submission rate in applications/s")
+	fs.IntSliceVar(&c.CurveN, "curve-n", d.CurveN, "sizes N of the scaling curve (throughput and CPU per application, both systems as fast as possible); 10000 is the issue's largest")
+	fs.IntVar(&c.Rounds, "rounds", d.Rounds, "rounds of each interleaved comparison (A, B, A, B ...); the report gives median and range")
 	fs.Float64Var(&c.LagRate, "lag-rate", d.LagRate, "applications/s of the live event stream whose projection lag is measured")
 	fs.IntVar(&c.Clerks, "clerks", d.Clerks, "simulated clerks working tasks concurrently")
 	fs.IntVar(&c.AblationN, "ablation-n", d.AblationN, "applications per ablation run (as fast as possible)")
@@ -30,6 +32,7 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.IntVar(&c.StatusApplications, "status-applications", d.StatusApplications, "applications seeded for the status lookups")
 	fs.IntVar(&c.TimelineEntries, "timeline-entries", d.TimelineEntries, "public timeline entries per seeded application")
 	fs.IntSliceVar(&c.StatusRates, "status-rates", d.StatusRates, "fixed request rates of the status load (requests/s); saturation follows")
+	fs.IntVar(&c.BarePoolSize, "bare-pool", 0, "connections of the bare net/http+pgx status baseline (0: pgx's default, as the API's store)")
 	fs.IntVar(&c.WorklistTasks, "worklist-tasks", d.WorklistTasks, "open tasks seeded for the worklist load")
 	fs.IntVar(&c.Tenants, "tenants", d.Tenants, "authorities the seeded applications and tasks are spread over")
 	fs.IntSliceVar(&c.WorklistRates, "worklist-rates", d.WorklistRates, "fixed request rates of the worklist load (requests/s); saturation follows")
@@ -40,35 +43,17 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.DurationVar(&c.LoadDuration, "load-duration", d.LoadDuration, "duration of each load step")
 	fs.StringSliceVar(&phases, "phases", nil, "phases to run (default all): "+strings.Join(AllPhases, ","))
 	fs.StringVar(&c.OutDir, "out", "bench-results", "directory for report.json and the CPU profiles")
+	fs.StringVar(&c.Publish, "publish", "", "copy report.json and the plots to this directory as well (e.g. docs/benchmarks)")
 	fs.BoolVar(&c.Profile, "profile", d.Profile, "take a CPU profile of each measured phase")
 	fs.StringVar(&c.DataDir, "work-dir", "", "where to create the stack's temporary data directory (default the system's temporary directory)")
 	fs.BoolVar(&c.KeepData, "keep-data", false, "keep the data directory after the run")
 	fs.StringVar(&c.DBOSDir, "dbos-dir", "", "source directory of the DBOS baseline (default: internal/bench/dbos found from the working directory)")
-	fs.BoolVar(&quick, "quick", false, "a quick run with small sizes (100 applications per procedure run, 100k applications, 20k tasks, 100k events, 500 open procedures), a few minutes")
+	fs.BoolVar(&quick, "quick", false, "a quick run with small sizes (100 applications as fast as possible, 2 rounds, 100k applications, 20k tasks, 100k events, 500 open procedures), at most about 8 minutes")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error (the stack's own logs start at warn)")
 	return func() (Config, error) {
 		cfg := c
 		if quick {
-			set := func(name string, v *int, q int) {
-				if !fs.Changed(name) {
-					*v = q
-				}
-			}
-			set("n", &cfg.N, 100)
-			set("rate-n", &cfg.RateN, 100)
-			set("ablation-n", &cfg.AblationN, 60)
-			set("ablation-rounds", &cfg.AblationRounds, 1)
-			set("status-applications", &cfg.StatusApplications, 100_000)
-			set("worklist-tasks", &cfg.WorklistTasks, 20_000)
-			set("backlog-events", &cfg.BacklogEvents, 100_000)
-			set("open-procedures", &cfg.OpenProcedures, 500)
-			set("timers", &cfg.Timers, 100)
-			if !fs.Changed("timer-delay") {
-				cfg.TimerDelay = 5 * time.Second
-			}
-			if !fs.Changed("load-duration") {
-				cfg.LoadDuration = 4 * time.Second
-			}
+			applyQuick(&cfg, fs.Changed)
 		}
 		cfg.Phases = phases
 		var level slog.Level
@@ -78,5 +63,34 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 		cfg.StackLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: max(level, slog.LevelWarn)}))
 		return cfg, nil
+	}
+}
+
+// applyQuick sets the sizes of --quick (a run of at most about 8 minutes
+// on a shared 2-core machine) for every flag the user did not set.
+func applyQuick(cfg *Config, changed func(flag string) bool) {
+	set := func(name string, v *int, q int) {
+		if !changed(name) {
+			*v = q
+		}
+	}
+	set("n", &cfg.N, 100)
+	set("rate-n", &cfg.RateN, 50)
+	set("ablation-n", &cfg.AblationN, 40)
+	set("ablation-rounds", &cfg.AblationRounds, 1)
+	set("rounds", &cfg.Rounds, 2)
+	if !changed("curve-n") {
+		cfg.CurveN = []int{50, 100}
+	}
+	set("status-applications", &cfg.StatusApplications, 100_000)
+	set("worklist-tasks", &cfg.WorklistTasks, 20_000)
+	set("backlog-events", &cfg.BacklogEvents, 100_000)
+	set("open-procedures", &cfg.OpenProcedures, 500)
+	set("timers", &cfg.Timers, 100)
+	if !changed("timer-delay") {
+		cfg.TimerDelay = 5 * time.Second
+	}
+	if !changed("load-duration") {
+		cfg.LoadDuration = 3 * time.Second
 	}
 }

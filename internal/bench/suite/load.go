@@ -3,9 +3,6 @@ package suite
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
-	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -38,7 +35,9 @@ type TableScans struct {
 // LoadStep is one step of a load test.
 type LoadStep struct {
 	Target string `json:"target"`
-	Mode   string `json:"mode"`
+	// Round is the round of an interleaved comparison (0: not one).
+	Round int    `json:"round,omitempty"`
+	Mode  string `json:"mode"`
 	// Rate is the offered rate in requests/s (mode rate); Workers the
 	// concurrent clients at saturation (mode max).
 	Rate     int     `json:"rate,omitempty"`
@@ -55,10 +54,13 @@ type LoadStep struct {
 	Load       string         `json:"load"`
 	Profile    string         `json:"profile,omitempty"`
 	// CPUms is the CPU time per request of the suite's process, which
-	// serves the API and runs the load generator; PostgresCPUms that of
-	// the PostgreSQL cluster (-1: not measurable, DATABASE_URL).
-	CPUms         float64 `json:"cpuMsPerRequest"`
-	PostgresCPUms float64 `json:"postgresCpuMsPerRequest"`
+	// serves the API (and runs the load generator when it has no process
+	// of its own); PostgresCPUms that of the PostgreSQL cluster (-1: not
+	// measurable, DATABASE_URL); GeneratorCPUms that of the load
+	// generator's process (-1: it ran in the suite's process).
+	CPUms          float64 `json:"cpuMsPerRequest"`
+	PostgresCPUms  float64 `json:"postgresCpuMsPerRequest"`
+	GeneratorCPUms float64 `json:"generatorCpuMsPerRequest"`
 }
 
 // Label names the step for the table.
@@ -71,11 +73,11 @@ func (s LoadStep) Label() string {
 
 // Best returns the step with the highest throughput whose p99 stays below
 // p99ms and whose answers were all successful, or nil.
-func (r *LoadResult) Best(p99ms float64) *LoadStep {
+func (r *LoadResult) Best(target string, p99ms float64) *LoadStep {
 	var best *LoadStep
 	for i := range r.Steps {
 		s := &r.Steps[i]
-		if s.Success < 0.999 || s.Latency.P99 >= p99ms {
+		if s.Target != target || s.Success < 0.999 || s.Latency.P99 >= p99ms {
 			continue
 		}
 		if best == nil || s.Throughput > best.Throughput {
@@ -96,73 +98,57 @@ func (r *LoadResult) Saturation() LoadStep {
 }
 
 // attack runs one load step with vegeta: at rate requests/s, or (rate 0)
-// with workers clients sending as fast as they are answered.
+// with workers clients sending as fast as they are answered. With
+// cfg.LoadCommand the load runs in a process of its own, whose CPU is
+// reported apart from the system's; else in the suite's process.
 func (e *env) attack(ctx context.Context, cfg *Config, target string, rate, workers int, tr vegeta.Targeter, profileName string) LoadStep {
-	step := LoadStep{Target: target, Mode: ModeRate, Rate: rate}
-	// At a fixed rate vegeta adds clients while answers lag behind, up to
-	// maxClients: a server that cannot keep the rate shows as a lower
-	// throughput, not as an unbounded pile of connections.
-	const maxClients = 512
-	opts := []func(*vegeta.Attacker){vegeta.KeepAlive(true), vegeta.Timeout(30 * time.Second),
-		vegeta.Connections(maxClients), vegeta.MaxConnections(maxClients), vegeta.MaxWorkers(maxClients)}
-	pacer := vegeta.Pacer(vegeta.ConstantPacer{Freq: rate, Per: time.Second})
+	step := LoadStep{Target: target, Mode: ModeRate, Rate: rate, GeneratorCPUms: -1}
 	if rate <= 0 {
 		step.Mode, step.Rate, step.Workers = ModeMax, 0, workers
-		pacer = vegeta.ConstantPacer{}
-		opts = append(opts, vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)))
+	}
+	var spec *LoadSpec
+	if len(cfg.LoadCommand) > 0 {
+		targets, err := loadTargets(tr, rate, cfg.LoadDuration, saturationPool)
+		if err != nil {
+			step.Errors = []string{"draw the targets: " + err.Error()}
+			return step
+		}
+		spec = &LoadSpec{Name: target, Rate: rate, Workers: workers, Duration: cfg.LoadDuration, Targets: targets}
 	}
 	stop := func() {}
 	if profileName != "" {
 		stop = startProfile(cfg, profileName, &step.Profile)
 	}
 	cpu0, pg0 := cpuSeconds(), postgresCPUSeconds(e.pgData)
-	atk := vegeta.NewAttacker(opts...)
-	var lat []time.Duration
-	codes := map[string]int{}
-	var errs errorLog
-	ok := 0
-	var first, last time.Time
-	results := atk.Attack(tr, pacer, cfg.LoadDuration, target)
-	done := ctx.Done()
-	for res := range results {
-		if first.IsZero() || res.Timestamp.Before(first) {
-			first = res.Timestamp
-		}
-		if end := res.End(); end.After(last) {
-			last = end
-		}
-		codes[strconv.Itoa(int(res.Code))]++
-		if res.Code == http.StatusOK && res.Error == "" {
-			ok++
-			lat = append(lat, res.Latency)
-		} else if res.Error != "" {
-			errs.add(fmt.Errorf("%s", res.Error))
+	var o LoadOutcome
+	if spec != nil {
+		var genCPU float64
+		var err error
+		o, genCPU, err = runLoadProcess(ctx, cfg.LoadCommand, *spec)
+		if err != nil {
+			o.ErrorN, o.Errors = 1, []string{err.Error()}
 		} else {
-			errs.add(fmt.Errorf("HTTP %d: %.200s", res.Code, res.Body))
+			step.GeneratorCPUms = genCPU * 1000 / float64(max(o.OK+o.ErrorN, 1))
 		}
-		select {
-		case <-done:
-			atk.Stop()
-			done = nil
-		default:
-		}
+	} else {
+		o = runVegeta(ctx, target, rate, workers, cfg.LoadDuration, tr)
 	}
 	stop()
 	cpu1, pg1 := cpuSeconds(), postgresCPUSeconds(e.pgData)
 	step.Load = loadAverage()
-	step.Requests = ok + errs.n
-	step.Codes = codes
-	step.Errors = errs.list()
-	if !last.IsZero() {
-		step.Seconds = last.Sub(first).Seconds()
+	step.Requests = o.OK + o.ErrorN
+	step.Codes = o.Codes
+	step.Errors = o.Errors
+	if !o.Last.IsZero() {
+		step.Seconds = o.Last.Sub(o.First).Seconds()
 	}
 	if step.Requests > 0 {
-		step.Success = float64(ok) / float64(step.Requests)
+		step.Success = float64(o.OK) / float64(step.Requests)
 	}
 	if step.Seconds > 0 {
-		step.Throughput = float64(ok) / step.Seconds
+		step.Throughput = float64(o.OK) / step.Seconds
 	}
-	step.Latency = summarize(lat)
+	step.Latency = summarize(o.Latencies)
 	step.PostgresCPUms = -1
 	if step.Requests > 0 {
 		step.CPUms = (cpu1 - cpu0) * 1000 / float64(step.Requests)
@@ -172,3 +158,7 @@ func (e *env) attack(ctx context.Context, cfg *Config, target string, rate, work
 	}
 	return step
 }
+
+// saturationPool is how many requests are drawn for a saturation step in
+// the load generator process, which cycles them.
+const saturationPool = 20000

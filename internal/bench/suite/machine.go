@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,35 +91,6 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// commit names the source the suite was built from: the git commit of the
-// working directory (with "+dirty" when it has changes), else the VCS
-// revision stamped into the binary.
-func commit() string {
-	if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
-		rev := strings.TrimSpace(string(out))
-		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
-			rev += "+dirty"
-		}
-		return rev
-	}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		rev, dirty := "", false
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				dirty = s.Value == "true"
-			}
-		}
-		if rev != "" && dirty {
-			rev += "+dirty"
-		}
-		return rev
-	}
-	return ""
 }
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat; it

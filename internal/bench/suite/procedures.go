@@ -82,9 +82,13 @@ type ProcedureRun struct {
 	// the server's work per application.
 	HistoryEvents int `json:"historyEvents,omitempty"`
 	WorkflowTasks int `json:"workflowTasks,omitempty"`
-	// CPUSeconds is the CPU time the suite's process (the whole stack but
-	// PostgreSQL) used during the run, where measured.
+	// CPUSeconds is the CPU time the system under test used during the
+	// run (CPU.System(): the suite's process, its plugin children and
+	// PostgreSQL), where measured; CPU breaks it down.
 	CPUSeconds float64 `json:"cpuSeconds,omitempty"`
+	CPU        *CPUUse `json:"cpu,omitempty"`
+	// Round is the round (from 1) of an interleaved comparison.
+	Round int `json:"round,omitempty"`
 	// NotRun says why the run did not happen.
 	NotRun string `json:"notRun,omitempty"`
 	// Errors lists the first errors seen (clerk or submission).
@@ -215,42 +219,26 @@ func (e *env) runAmtsweg(ctx context.Context, cfg *Config, mode string, n int, t
 	}
 	bounds, lagBefore := lagBuckets()
 	stopProfile := startProfile(cfg, "procedures-"+SystemAmtsweg+"-"+mode+"-"+tag, &run.Profile)
+	// Every application is stamped at its own submission, just before its
+	// own write, as the baselines stamp each start call: as fast as
+	// possible, 64 submitters write concurrently (the writer batches what
+	// they hand over together); at the rate, each on its own schedule.
+	workers := 0
 	if mode == ModeMax {
-		// The portal hands the whole backlog over at once, in batches.
-		const chunk = 500
-		for lo := 0; lo < n; lo += chunk {
-			hi := min(lo+chunk, n)
-			msgs := make([]kafka.Message, 0, hi-lo)
-			for i := lo; i < hi; i++ {
-				m, err := encode(i)
-				if err != nil {
-					stopProfile()
-					return run, err
-				}
-				msgs = append(msgs, m)
-			}
-			t0 := time.Now()
-			for i := lo; i < hi; i++ {
-				submitted[i] = t0
-			}
-			if err := w.WriteMessages(ctx, msgs...); err != nil {
-				stopProfile()
-				return run, fmt.Errorf("submit to %s: %w", events.TopicIntake, err)
-			}
-		}
-	} else {
-		pace(ctx, n, rate, 0, func(i int) {
-			m, err := encode(i)
-			if err != nil {
-				errs.add(err)
-				return
-			}
-			submitted[i] = time.Now()
-			if err := w.WriteMessages(ctx, m); err != nil {
-				errs.add(fmt.Errorf("submit %s: %w", refs[i], err))
-			}
-		})
+		workers = maxSubmitters
 	}
+	pace(ctx, n, rate, workers, func(i int) {
+		m, err := encode(i)
+		if err != nil {
+			errs.add(err)
+			return
+		}
+		submitted[i] = time.Now()
+		if err := w.WriteMessages(ctx, m); err != nil {
+			errs.add(fmt.Errorf("submit %s: %w", refs[i], err))
+			submitted[i] = time.Time{}
+		}
+	})
 	done, err := e.waitProjected(ctx, refs, cfg.procedureTimeout(n, rate))
 	stopProfile()
 	if err != nil {
@@ -304,6 +292,10 @@ func (e *env) runAmtsweg(ctx context.Context, cfg *Config, mode string, n int, t
 	run.Errors = errs.list()
 	return run, nil
 }
+
+// maxSubmitters is the number of concurrent submitters of every system as
+// fast as possible.
+const maxSubmitters = 64
 
 // waitProjected polls the applications projection until every reference
 // has its final status, and returns when each was projected.

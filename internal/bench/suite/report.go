@@ -3,6 +3,9 @@ package suite
 import (
 	"fmt"
 	"io"
+	"maps"
+	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -52,6 +55,60 @@ func ratios(runs []ProcedureRun) []Ratio {
 	return out
 }
 
+// procedureComparisons compares Amtsweg with baseline A as fast as
+// possible, round by round.
+func procedureComparisons(runs []ProcedureRun) []Comparison {
+	byRound := func(system string, f func(ProcedureRun) float64) []float64 {
+		var out []float64
+		for _, r := range runs {
+			if r.System == system && r.Mode == ModeMax && r.Round > 0 && r.NotRun == "" {
+				for len(out) < r.Round-1 {
+					out = append(out, math.NaN())
+				}
+				out = append(out, f(r))
+			}
+		}
+		return out
+	}
+	var out []Comparison
+	add := func(metric string, higher bool, f func(ProcedureRun) float64) {
+		a, b := byRound(SystemAmtsweg, f), byRound(SystemTemporal, f)
+		if len(a) == 0 || len(b) == 0 {
+			return
+		}
+		out = append(out, compare("procedures, as fast as possible", SystemTemporal, metric, higher, a, b))
+	}
+	add(metricThroughput, true, func(r ProcedureRun) float64 { return r.Throughput })
+	add(metricCPUPerApp, false, func(r ProcedureRun) float64 {
+		if r.CPU == nil || r.Completed == 0 {
+			return math.NaN()
+		}
+		return r.CPUSeconds * 1000 / float64(r.Completed)
+	})
+	add("submission->started p50 (ms)", false, func(r ProcedureRun) float64 { return r.SubmitToStarted.P50 })
+	add("submission->started p99 (ms)", false, func(r ProcedureRun) float64 { return r.SubmitToStarted.P99 })
+	add("task completion p99 (ms)", false, func(r ProcedureRun) float64 { return r.TaskComplete.P99 })
+	add("submission->done p50 (ms)", false, func(r ProcedureRun) float64 { return r.SubmitToDone.P50 })
+	add("submission->done p99 (ms)", false, func(r ProcedureRun) float64 { return r.SubmitToDone.P99 })
+	return out
+}
+
+// Metric names of comparisons that targets read.
+const (
+	metricThroughput = "throughput (applications/s)"
+	metricCPUPerApp  = "CPU per application, system (ms)"
+)
+
+// findComparison returns the comparison of metric against baseline, or nil.
+func findComparison(cs []Comparison, name, metric string) *Comparison {
+	for i := range cs {
+		if cs[i].Name == name && cs[i].Metric == metric {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
 // Target is one benchmark goal and whether this run met it.
 type Target struct {
 	Name  string `json:"name"`
@@ -72,12 +129,19 @@ func targets(rep *Report) []Target {
 		out = append(out, t)
 	}
 	for _, mode := range []string{ModeMax, ModeRate} {
-		a, b := findRun(rep.Procedures, SystemAmtsweg, mode), findRun(rep.Procedures, SystemTemporal, mode)
-		if a != nil && b != nil && mode == ModeMax {
-			r := ratio(a.Throughput, b.Throughput)
-			add("throughput vs baseline A ("+mode+")", ">= 0.9x", fmt.Sprintf("%.2fx (%.1f vs %.1f applications/s)", r, a.Throughput, b.Throughput), r >= 0.9, a.Profile)
+		a := findRun(rep.Procedures, SystemAmtsweg, mode)
+		if c := findComparison(rep.Comparisons, "procedures, as fast as possible", metricThroughput); c != nil && mode == ModeMax && a != nil {
+			add(fmt.Sprintf("throughput vs baseline A (%s, N=%d, median of %d rounds)", mode, a.N, len(c.Ratio.Values)), ">= 0.9x",
+				fmt.Sprintf("%sx (%s vs %s applications/s)", c.Ratio.format("%.2f"), c.A, c.B), c.Ratio.Median >= 0.9, a.Profile)
 		}
-		if a != nil {
+		if c := findComparison(rep.Comparisons, "procedures, as fast as possible", metricCPUPerApp); c != nil && mode == ModeMax && a != nil {
+			add(fmt.Sprintf("CPU per application vs baseline A (%s, median of %d rounds)", mode, len(c.Ratio.Values)), "<= 1.1x",
+				fmt.Sprintf("%sx (%s vs %s ms)", c.Ratio.format("%.2f"), c.A.format("%.2f"), c.B.format("%.2f")), c.Ratio.Median <= 1.1, a.Profile)
+		}
+		if c := findComparison(rep.Comparisons, "procedures, as fast as possible", "task completion p99 (ms)"); c != nil && mode == ModeMax && a != nil {
+			add(fmt.Sprintf("task completion p99 (%s, median of %d rounds)", mode, len(c.A.Values)), "< 300 ms",
+				fmt.Sprintf("%s ms (baseline A: %s ms)", c.A.format("%.0f"), c.B.format("%.0f")), len(c.A.Values) > 0 && c.A.Median < 300, a.Profile)
+		} else if a != nil {
 			add("task completion p99 ("+mode+")", "< 300 ms", fmt.Sprintf("%.0f ms", a.TaskComplete.P99), a.TaskComplete.N > 0 && a.TaskComplete.P99 < 300, a.Profile)
 		}
 		if a != nil && mode == ModeRate {
@@ -92,13 +156,23 @@ func targets(rep *Report) []Target {
 			l.Lag.N > 0 && l.Lag.P99 < 100 && l.CommittedP99 <= 100, l.Profile)
 	}
 	if s := rep.Status; s != nil {
-		best := s.Best(20)
-		met := best != nil && best.Throughput >= 5000
+		name := fmt.Sprintf("status lookups, %d applications", s.Rows)
+		if c := findComparison(rep.Comparisons, name, metricSaturation); c != nil {
+			add(fmt.Sprintf("status lookups vs bare net/http+pgx at saturation, %d applications (median of %d rounds)", s.Rows, len(c.Ratio.Values)),
+				">= 0.7x", fmt.Sprintf("%sx (%s vs %s requests/s)", c.Ratio.format("%.2f"), c.A.format("%.0f"), c.B.format("%.0f")),
+				c.Ratio.Median >= 0.7, s.Saturation().Profile)
+		}
+		if c := findComparison(rep.Comparisons, name, "p99 at 1000/s (ms)"); c != nil {
+			add(fmt.Sprintf("status p99 at 1,000/s, %d applications (median of %d rounds)", s.Rows, len(c.A.Values)), "< 20 ms",
+				fmt.Sprintf("%s ms (bare: %s ms)", c.A.format("%.1f"), c.B.format("%.1f")), len(c.A.Values) > 0 && c.A.Median < 20, s.Saturation().Profile)
+		}
+		best := s.Best(targetStatus, 20)
 		value := "no step with p99 < 20 ms"
 		if best != nil {
 			value = fmt.Sprintf("%.0f requests/s at p99 %.1f ms", best.Throughput, best.Latency.P99)
 		}
-		add(fmt.Sprintf("status lookups at %d applications", s.Rows), ">= 5000 requests/s with p99 < 20 ms", value, met, s.Saturation().Profile)
+		add(fmt.Sprintf("status lookups at %d applications (earlier target)", s.Rows), ">= 5000 requests/s with p99 < 20 ms", value,
+			best != nil && best.Throughput >= 5000, s.Saturation().Profile)
 	}
 	if w := rep.Worklist; w != nil {
 		worst := 0.0
@@ -119,19 +193,78 @@ func targets(rep *Report) []Target {
 	return out
 }
 
+// printHeader writes what is known before the run: the environment and,
+// when the sizes are known, an estimate of the duration.
+func printHeader(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "Amtsweg benchmark suite — starting %s\n", rep.Date.Format("2006-01-02 15:04 MST"))
+	printEnvironment(w, rep)
+}
+
+// printEnvironment writes the provenance lines of the report.
+func printEnvironment(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB, %s/%s\n",
+		rep.Machine.CPUs, rep.Machine.CPUModel, float64(rep.Machine.MemoryBytes)/(1<<30), rep.Machine.OS, rep.Machine.Arch)
+	env := rep.Environment
+	if env == nil {
+		fmt.Fprintf(w, "load %s -> %s; commit %s\n", rep.LoadStart, rep.LoadEnd, rep.Commit)
+		return
+	}
+	fmt.Fprintf(w, "kernel %s; %s; GOMAXPROCS %d; GOGC %d (env %q); GOMEMLIMIT %s (env %q)\n", env.Kernel, env.GoVersion, env.GOMAXPROCS,
+		env.GOGC, env.GOGCEnv, memLimit(env.GOMEMLIMIT), env.GOMEMLIMITEnv)
+	load := "load " + env.LoadStart
+	if env.LoadEnd != "" {
+		load += fmt.Sprintf(" -> %s; over the run: CPU steal %.2f%%, machine busy %.1f%%", env.LoadEnd, env.StealPercent, env.BusyPercent)
+	}
+	fmt.Fprintln(w, load)
+	fmt.Fprintf(w, "commit %s\ncommand: %s\n", env.Build, strings.Join(env.CommandLine, " "))
+	if len(env.Modules) > 0 {
+		keys := slices.Sorted(maps.Keys(env.Modules))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+" "+env.Modules[k])
+		}
+		fmt.Fprintf(w, "modules: %s\n", strings.Join(parts, ", "))
+	}
+	if pg := env.PostgreSQL; pg != nil {
+		keys := slices.Sorted(maps.Keys(pg.Settings))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+"="+pg.Settings[k])
+		}
+		fmt.Fprintf(w, "PostgreSQL: %s\n  %s\n", pg.Version, strings.Join(parts, " "))
+	}
+	if s := env.SQLite; s != nil {
+		keys := slices.Sorted(maps.Keys(s.Pragmas))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+"="+s.Pragmas[k])
+		}
+		fmt.Fprintf(w, "SQLite (Temporal): %s; file pragmas %s; server's connection: %s\n", s.Driver, strings.Join(parts, " "), s.ConnectAttributes)
+	}
+}
+
+func memLimit(b int64) string {
+	if b == math.MaxInt64 {
+		return "off"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
+
 // printReport writes the human-readable table.
 func printReport(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "\nAmtsweg benchmark suite — %s\n", rep.Date.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB, %s/%s, %s; load %s -> %s; commit %s\n\n",
-		rep.Machine.CPUs, rep.Machine.CPUModel, float64(rep.Machine.MemoryBytes)/(1<<30), rep.Machine.OS, rep.Machine.Arch,
-		rep.Machine.GoVersion, rep.LoadStart, rep.LoadEnd, rep.Commit)
+	printEnvironment(w, rep)
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if len(rep.Procedures) > 0 {
-		fmt.Fprintln(tw, "PROCEDURES\tmode\tdone/N\tapps/s\tsubmit->started p50/p95/p99 ms\tclaim p50/p99 ms\tcomplete p50/p95/p99 ms\tprojection lag p50/p95/p99 ms\tsubmit->done p50/p95/p99 ms\thistory events/WFTs\tload")
+		fmt.Fprintln(tw, "PROCEDURES\tmode\tdone/N\tapps/s\tsubmit->started p50/p95/p99 ms\tclaim p50/p99 ms\tcomplete p50/p95/p99 ms\tprojection lag p50/p95/p99 ms\tsubmit->done p50/p95/p99 ms\thistory events/WFTs\tCPU ms/app: suite+plugins+PostgreSQL\tload")
 		for _, r := range rep.Procedures {
 			mode := r.Mode
 			if r.Rate > 0 {
 				mode = fmt.Sprintf("%s %.0f/s", r.Mode, r.Rate)
+			}
+			if r.Round > 0 {
+				mode += fmt.Sprintf(" #%d", r.Round)
 			}
 			if r.NotRun != "" {
 				fmt.Fprintf(tw, "%s\t%s\tnot run: %s\n", r.System, mode, r.NotRun)
@@ -141,23 +274,41 @@ func printReport(w io.Writer, rep *Report) {
 			if r.HistoryEvents > 0 {
 				hist = fmt.Sprintf("%d/%d", r.HistoryEvents, r.WorkflowTasks)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.System, mode, r.Completed, r.N, r.Throughput,
-				lat3(r.SubmitToStarted), lat2(r.TaskClaim), lat3(r.TaskComplete), lat3(r.ProjectionLag), lat3(r.SubmitToDone), hist, r.Load)
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.System, mode, r.Completed, r.N, r.Throughput,
+				lat3(r.SubmitToStarted), lat2(r.TaskClaim), lat3(r.TaskComplete), lat3(r.ProjectionLag), lat3(r.SubmitToDone), hist, cpuPerApp(r), r.Load)
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(rep.Ablation) > 0 {
-		fmt.Fprintf(tw, "ABLATION (amtsweg, max, median of %d)\tchange\tapps/s\tsubmit->started p50/p99 ms\tcomplete p99 ms\tsubmit->done p50 ms\tCPU ms/app\n", len(rep.Ablation[0].Runs))
+		fmt.Fprintf(tw, "ABLATION (amtsweg, max, median of %d)\tchange\tapps/s median (min–max)\tsubmit->started p50/p99 ms\tcomplete p99 ms\tsubmit->done p50 ms\tCPU ms/app (system) median (min–max)\n", len(rep.Ablation[0].Runs))
 		for _, a := range rep.Ablation {
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.0f/%.0f\t%.0f\t%.0f\t%.1f\n", a.Variant.Name, a.Variant.Change, a.Throughput,
-				a.StartedP50, a.StartedP99, a.CompleteP99, a.DoneP50, a.CPUSecondsPerApp*1000)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f/%.0f\t%.0f\t%.0f\t%s\n", a.Variant.Name, a.Variant.Change, a.ThroughputSpread,
+				a.StartedP50, a.StartedP99, a.CompleteP99, a.DoneP50, a.CPUMsPerApp)
+		}
+		fmt.Fprintln(tw)
+	}
+	if len(rep.Comparisons) > 0 {
+		fmt.Fprintln(tw, "INTERLEAVED COMPARISON\tbaseline\tmetric\tamtsweg median (min–max)\tbaseline median (min–max)\tratio per round: median (min–max)\trounds")
+		for _, c := range rep.Comparisons {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", c.Name, c.Baseline, c.Metric, c.A, c.B, c.Ratio.format("%.2f"), len(c.Ratio.Values))
 		}
 		fmt.Fprintln(tw)
 	}
 	if len(rep.Ratios) > 0 {
-		fmt.Fprintln(tw, "RATIO amtsweg/baseline\tmode\tmetric\tamtsweg\tbaseline\tratio")
+		fmt.Fprintln(tw, "RATIO amtsweg/baseline (first run of each)\tmode\tmetric\tamtsweg\tbaseline\tratio")
 		for _, r := range rep.Ratios {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.1f\t%.2f\n", r.Baseline, r.Mode, r.Metric, r.Amtsweg, r.Other, r.Ratio)
+		}
+		fmt.Fprintln(tw)
+	}
+	if c := rep.Curve; c != nil {
+		fmt.Fprintln(tw, "SCALING CURVE (max)\tamtsweg apps/s\tbaseline A apps/s\tamtsweg CPU ms/app\tbaseline A CPU ms/app\truns per figure")
+		for _, p := range c.Points {
+			fmt.Fprintf(tw, "N=%d\t%.1f\t%.1f\t%.1f\t%.1f\t%d\n", p.N, valueOr(p.Throughput, SystemAmtsweg), valueOr(p.Throughput, SystemTemporal),
+				valueOr(p.CPUMsPerApp, SystemAmtsweg), valueOr(p.CPUMsPerApp, SystemTemporal), p.Rounds)
+		}
+		if len(c.NotRun) > 0 {
+			fmt.Fprintf(tw, "not run (choose with --curve-n): N=%v\n", c.NotRun)
 		}
 		fmt.Fprintln(tw)
 	}
@@ -170,22 +321,27 @@ func printReport(w io.Writer, rep *Report) {
 		if lr == nil {
 			continue
 		}
-		fmt.Fprintf(tw, "%s (%s)\tstep\trequests\tok\trequests/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tCPU ms/request: suite process / PostgreSQL\n", strings.ToUpper(lr.Name), lr.Setup)
+		fmt.Fprintf(tw, "%s (%s)\tstep\trequests\tok\trequests/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tCPU ms/request: suite process / PostgreSQL / load generator\n", strings.ToUpper(lr.Name), lr.Setup)
 		for _, s := range lr.Steps {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f / %s\n", s.Target, s.Label(), s.Requests, s.Success*100, s.Throughput,
-				s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max, s.CPUms, cpuMs(s.PostgresCPUms))
+			target := s.Target
+			if s.Round > 0 {
+				target += fmt.Sprintf(" #%d", s.Round)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.3f / %s\n", target, s.Label(), s.Requests, s.Success*100, s.Throughput,
+				s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max, s.CPUms, cpuMs(s.PostgresCPUms)+" / "+cpuMs(s.GeneratorCPUms))
 		}
 		fmt.Fprintln(tw)
 	}
 	if b := rep.Backlog; b != nil {
-		fmt.Fprintln(tw, "PROJECTOR BACKLOG\tconsumers\tevents\tseconds\tevents/s\tplain COPY events/s\tratio\tCPU µs/event: suite process / PostgreSQL")
+		fmt.Fprintln(tw, "PROJECTOR BACKLOG\tconsumers/connections\tevents\tseconds\tevents/s\tplain COPY events/s\tratio\tCPU µs/event: suite process / PostgreSQL")
 		if p := b.Before; p != nil {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t\t%.2f\t%.0f / %s\n", "drain (before)", p.Consumers, p.Events, p.Seconds, p.EventsPerSecond,
 				ratio(p.EventsPerSecond, b.CopyEventsPerSecond), p.CPUus, cpuMs(p.PostgresCPUus))
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%.0f\t%.2f\t%.0f / %s\n", "drain", b.Consumers, b.Events, b.Seconds, b.EventsPerSecond,
 			b.CopyEventsPerSecond, ratio(b.EventsPerSecond, b.CopyEventsPerSecond), b.CPUus, cpuMs(b.PostgresCPUus))
-		fmt.Fprintf(tw, "%s\t\t%d\t%.1f\t\t%.0f\t\t%.0f / %s\n\n", "plain COPY", b.Events, b.CopySeconds, b.CopyEventsPerSecond, b.CopyCPUus, cpuMs(b.CopyPostgresCPUus))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t\t%.0f\t\t%.0f / %s\n", "plain COPY (same connections)", b.CopyConnections, b.Events, b.CopySeconds, b.CopyEventsPerSecond, b.CopyCPUus, cpuMs(b.CopyPostgresCPUus))
+		fmt.Fprintf(tw, "(drain and COPY: medians of %d interleaved rounds; see INTERLEAVED COMPARISON)\n\n", len(b.Drains))
 	}
 	if o := rep.Open; o != nil {
 		fmt.Fprintln(tw, "OPEN PROCEDURES\topen\tRSS MiB\theap MiB\tserver heap MiB\tworker heap MiB\tRSS KiB/proc\theap KiB/proc")
@@ -205,6 +361,15 @@ func printReport(w io.Writer, rep *Report) {
 		}
 	}
 	tw.Flush()
+	if len(rep.Plots) > 0 {
+		fmt.Fprintf(w, "\nplots: %s\n", plotNames(rep.Plots))
+	}
+	for _, n := range rep.NotRun {
+		fmt.Fprintf(w, "not run: %s\n", n)
+	}
+	for _, s := range rep.PlotsSkipped {
+		fmt.Fprintf(w, "plot skipped: %s\n", s)
+	}
 	fmt.Fprintf(w, "\n(%.0f s)\n", rep.Seconds)
 }
 
@@ -220,6 +385,15 @@ func lat2(l Latency) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f/%.0f", l.P50, l.P99)
+}
+
+// cpuPerApp renders a run's CPU per completed application by account.
+func cpuPerApp(r ProcedureRun) string {
+	if r.CPU == nil || r.Completed == 0 {
+		return "-"
+	}
+	n := float64(r.Completed) / 1000
+	return fmt.Sprintf("%.1f = %.1f+%.1f+%s", r.CPUSeconds/n, r.CPU.Suite/n, r.CPU.Children/n, cpuMs(r.CPU.PostgreSQL/n))
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

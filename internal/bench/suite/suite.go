@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -18,6 +19,7 @@ import (
 const (
 	PhaseAblation   = "ablation"   // the optimisations, before and after
 	PhaseProcedures = "procedures" // measurements 1, 2 and 3
+	PhaseCurve      = "curve"      // throughput and CPU per application by N
 	PhaseLag        = "lag"        // measurement 1's projection lag at LagRate
 	PhaseOpen       = "open"       // measurement 7
 	PhaseBacklog    = "backlog"    // measurement 6
@@ -26,7 +28,7 @@ const (
 )
 
 // AllPhases lists every phase in running order.
-var AllPhases = []string{PhaseAblation, PhaseProcedures, PhaseLag, PhaseOpen, PhaseBacklog, PhaseStatus, PhaseWorklist}
+var AllPhases = []string{PhaseAblation, PhaseProcedures, PhaseCurve, PhaseLag, PhaseOpen, PhaseBacklog, PhaseStatus, PhaseWorklist}
 
 // Config configures a run. Zero values take the defaults of Defaults.
 type Config struct {
@@ -43,6 +45,11 @@ type Config struct {
 	// AblationRounds how often every variant runs.
 	AblationN      int
 	AblationRounds int
+	// CurveN are the sizes of the scaling curve (phase curve).
+	CurveN []int
+	// Rounds is how often each interleaved comparison runs (A, B, A, B
+	// …); the report gives the median and range over them.
+	Rounds int
 	// LagRate is the applications/s of the live event stream whose
 	// projection lag is measured (the target's 50).
 	LagRate float64
@@ -56,6 +63,9 @@ type Config struct {
 	// StatusRates are the fixed request rates (requests/s) of the status
 	// load; saturation follows them.
 	StatusRates []int
+	// BarePoolSize is the pool of the bare status baseline (0: pgx's
+	// default for the database URL, as the API's store has).
+	BarePoolSize int
 
 	// WorklistTasks open tasks across Tenants authorities.
 	WorklistTasks int
@@ -77,8 +87,12 @@ type Config struct {
 	// Phases to run (default all); see AllPhases.
 	Phases []string
 
-	// OutDir receives report.json and the CPU profiles; "" writes nothing.
+	// OutDir receives report.json, the CPU profiles and the plots; ""
+	// writes nothing.
 	OutDir string
+	// Publish, when set (with OutDir), receives copies of report.json and
+	// the plots, e.g. docs/benchmarks.
+	Publish string
 	// Profile takes a CPU profile of every measured phase.
 	Profile bool
 	// DataDir is where the stack's data directory is created (default the
@@ -92,6 +106,11 @@ type Config struct {
 	// PluginCommand starts the benchmark plugin (an absolute path and its
 	// arguments); the suite installs it into the worker's plugin directory.
 	PluginCommand []string
+	// LoadCommand starts the load generator process for the HTTP loads
+	// (status, worklist), e.g. [<amtsweg binary>, bench, load]; empty runs
+	// the load in the suite's process, where its CPU counts as the
+	// system's.
+	LoadCommand []string
 	// DBOSDir is the source directory of the DBOS baseline (internal/bench/dbos);
 	// default: found from the working directory.
 	DBOSDir string
@@ -114,10 +133,10 @@ type Config struct {
 // them runs at 25 to 40/s.
 func Defaults() Config {
 	return Config{
-		N: 2000, RateN: 400, Rate: 5, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
+		N: 2000, RateN: 400, Rate: 5, Rounds: 3, CurveN: []int{100, 500, 2000}, LagRate: 50, Clerks: 64, AblationN: 150, AblationRounds: 3,
 		StatusApplications: 1_000_000, TimelineEntries: 10, StatusRates: []int{1000, 2500, 5000},
 		WorklistTasks: 100_000, Tenants: 50, WorklistRates: []int{250, 500, 1000},
-		BacklogEvents:  1_000_000,
+		BacklogEvents:  500_000,
 		OpenProcedures: 4000, Timers: 500, TimerDelay: 20 * time.Second,
 		LoadDuration: 8 * time.Second,
 		Profile:      true,
@@ -132,6 +151,15 @@ func (c *Config) fill() error {
 	}
 	positive(&c.Rate, d.Rate)
 	positive(&c.LagRate, d.LagRate)
+	positive(&c.Rounds, d.Rounds)
+	if len(c.CurveN) == 0 {
+		c.CurveN = d.CurveN
+	}
+	for _, n := range c.CurveN {
+		if n <= 0 {
+			return fmt.Errorf("curve size %d: every --curve-n must be a positive number of applications", n)
+		}
+	}
 	positive(&c.Clerks, d.Clerks)
 	positive(&c.AblationN, d.AblationN)
 	positive(&c.AblationRounds, d.AblationRounds)
@@ -201,24 +229,37 @@ func (c *Config) runs(phase string) bool { return slices.Contains(c.Phases, phas
 
 // Report is the result of a run; it is what report.json holds.
 type Report struct {
-	Date      time.Time `json:"date"`
-	Machine   Machine   `json:"machine"`
-	Commit    string    `json:"commit"`
-	Command   string    `json:"command"`
-	LoadStart string    `json:"loadStart"`
-	LoadEnd   string    `json:"loadEnd"`
-	Seconds   float64   `json:"seconds"`
-	Config    Config    `json:"config"`
+	Date    time.Time `json:"date"`
+	Machine Machine   `json:"machine"`
+	// Environment is the provenance of the figures: machine, load and
+	// steal, binary, command line, the services' versions and settings.
+	Environment *Environment `json:"environment"`
+	Commit      string       `json:"commit"`
+	Command     string       `json:"command"`
+	LoadStart   string       `json:"loadStart"`
+	LoadEnd     string       `json:"loadEnd"`
+	Seconds     float64      `json:"seconds"`
+	Config      Config       `json:"config"`
 
 	Ablation   []AblationResult `json:"ablation,omitempty"`
 	Procedures []ProcedureRun   `json:"procedures,omitempty"`
 	Ratios     []Ratio          `json:"ratios,omitempty"`
-	LiveLag    *LiveLagResult   `json:"liveLag,omitempty"`
-	Status     *LoadResult      `json:"status,omitempty"`
-	Worklist   *LoadResult      `json:"worklist,omitempty"`
-	Backlog    *BacklogResult   `json:"backlog,omitempty"`
-	Open       *OpenResult      `json:"open,omitempty"`
-	Targets    []Target         `json:"targets,omitempty"`
+	// Comparisons are the interleaved comparisons, median and range over
+	// the rounds.
+	Comparisons []Comparison   `json:"comparisons,omitempty"`
+	Curve       *Curve         `json:"curve,omitempty"`
+	LiveLag     *LiveLagResult `json:"liveLag,omitempty"`
+	Status      *LoadResult    `json:"status,omitempty"`
+	Worklist    *LoadResult    `json:"worklist,omitempty"`
+	Backlog     *BacklogResult `json:"backlog,omitempty"`
+	Open        *OpenResult    `json:"open,omitempty"`
+	Targets     []Target       `json:"targets,omitempty"`
+	// NotRun lists the points of issue #20's curves this run left out.
+	NotRun []string `json:"notRun,omitempty"`
+	// Plots are the SVG files drawn (in <out>/plots); PlotsSkipped the
+	// charts without points, and why.
+	Plots        []string `json:"plots,omitempty"`
+	PlotsSkipped []string `json:"plotsSkipped,omitempty"`
 }
 
 // Run runs the configured phases and returns the report; it prints the
@@ -228,7 +269,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	start := time.Now()
-	rep := &Report{Date: start.UTC(), Machine: machine(), Commit: commit(), Command: cfg.Command, LoadStart: loadAverage(), Config: cfg}
+	envInfo := newEnvironment()
+	rep := &Report{Date: start.UTC(), Machine: machine(), Environment: envInfo, Commit: envInfo.Build.String(), Command: cfg.Command,
+		LoadStart: envInfo.LoadStart, Config: cfg}
+	if err := cleanOutDir(cfg.OutDir); err != nil {
+		return nil, err
+	}
+	printHeader(cfg.Out, rep)
+	fmt.Fprintf(cfg.Out, "estimated duration: about %s on a shared 2-core machine (rough; sizes and rounds set it)\n\n", estimate(&cfg))
 	parent := cfg.DataDir
 	if parent == "" {
 		parent = os.TempDir()
@@ -239,11 +287,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if !cfg.KeepData {
 		defer os.RemoveAll(dataDir)
-	}
-	if cfg.OutDir != "" {
-		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-			return nil, fmt.Errorf("output directory: %w", err)
-		}
 	}
 	if cfg.runs(PhaseAblation) {
 		cfg.Logger.Info("phase", "name", PhaseAblation, "load", loadAverage())
@@ -260,12 +303,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer e.close()
+	envInfo.captureStack(ctx, e)
 
 	phases := []struct {
 		name string
 		run  func() error
 	}{
 		{PhaseProcedures, func() error { return e.phaseProcedures(ctx, &cfg, rep) }},
+		{PhaseCurve, func() error { return e.phaseCurve(ctx, &cfg, rep) }},
 		{PhaseLag, func() error { return e.phaseLag(ctx, &cfg, rep) }},
 		{PhaseOpen, func() error { return e.phaseOpen(ctx, &cfg, rep) }},
 		{PhaseBacklog, func() error { return e.phaseBacklog(ctx, &cfg, rep) }},
@@ -293,9 +338,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // finish computes the comparisons, prints the table and writes the report.
 func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 	rep.Ratios = ratios(rep.Procedures)
+	rep.Comparisons = append(procedureComparisons(rep.Procedures), rep.Comparisons...)
 	rep.Targets = targets(rep)
+	rep.NotRun = notRun(cfg, rep)
 	rep.LoadEnd = loadAverage()
+	if rep.Environment != nil {
+		rep.Environment.finish()
+	}
 	rep.Seconds = time.Since(start).Seconds()
+	if cfg.OutDir != "" {
+		files, skipped, err := writeCharts(filepath.Join(cfg.OutDir, "plots"), charts(rep))
+		if err != nil {
+			return rep, err
+		}
+		rep.Plots, rep.PlotsSkipped = files, skipped
+	}
 	printReport(cfg.Out, rep)
 	if cfg.OutDir != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -305,39 +362,83 @@ func finish(cfg *Config, rep *Report, start time.Time) (*Report, error) {
 		if err := os.WriteFile(filepath.Join(cfg.OutDir, "report.json"), b, 0o644); err != nil {
 			return rep, fmt.Errorf("write report: %w", err)
 		}
+		if cfg.Publish != "" {
+			if err := publish(cfg.OutDir, cfg.Publish, rep.Plots); err != nil {
+				return rep, err
+			}
+			cfg.Logger.Info("published", "dir", cfg.Publish, "plots", len(rep.Plots))
+		}
 	}
 	return rep, nil
 }
 
-// phaseProcedures runs measurements 1 to 3: each system at the fixed rate
-// and as fast as possible, one after the other on the same services.
+// phaseProcedures runs measurements 1 to 3 on the same services: each
+// system once at the fixed rate, then Amtsweg and baseline A as fast as
+// possible, interleaved for cfg.Rounds rounds (A, B, A, B …), each run with
+// its own CPU account; then baseline B.
 func (e *env) phaseProcedures(ctx context.Context, cfg *Config, rep *Report) error {
-	for _, mode := range []string{ModeRate, ModeMax} {
-		tag := "A" + strings.ToUpper(mode[:1])
-		run, err := e.runAmtsweg(ctx, cfg, mode, cfg.runN(mode), tag)
-		if err != nil {
-			return fmt.Errorf("amtsweg %s: %w", mode, err)
-		}
-		rep.Procedures = append(rep.Procedures, run)
-		cfg.Logger.Info("run done", "system", run.System, "mode", mode, "completed", run.Completed, "throughput", run.Throughput)
-	}
 	b, err := e.startBaseline(ctx)
 	if err != nil {
 		return err
 	}
-	for _, mode := range []string{ModeRate, ModeMax} {
-		tag := "T" + strings.ToUpper(mode[:1])
-		run, err := e.runBaseline(ctx, cfg, b, mode, cfg.runN(mode), tag)
-		if err != nil {
-			b.stop()
-			return fmt.Errorf("temporal baseline %s: %w", mode, err)
+	defer b.stop()
+	measure := func(system, mode string, round int) error {
+		tag := strings.ToUpper(system[:1] + mode[:1])
+		if round > 0 {
+			tag += strconv.Itoa(round)
 		}
+		s0 := sampleCPU(e.pgData)
+		var run ProcedureRun
+		var err error
+		if system == SystemAmtsweg {
+			run, err = e.runAmtsweg(ctx, cfg, mode, cfg.runN(mode), tag)
+		} else {
+			run, err = e.runBaseline(ctx, cfg, b, mode, cfg.runN(mode), tag)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s (round %d): %w", system, mode, round, err)
+		}
+		cpu := sampleCPU(e.pgData).since(s0)
+		run.CPU, run.CPUSeconds, run.Round = &cpu, cpu.System(), round
 		rep.Procedures = append(rep.Procedures, run)
-		cfg.Logger.Info("run done", "system", run.System, "mode", mode, "completed", run.Completed, "throughput", run.Throughput)
+		cfg.Logger.Info("run done", "system", run.System, "mode", mode, "round", round, "completed", run.Completed,
+			"throughput", run.Throughput, "cpu ms/app", run.CPUSeconds*1000/float64(max(run.Completed, 1)))
+		return nil
 	}
-	b.stop()
+	for _, system := range []string{SystemAmtsweg, SystemTemporal} {
+		if err := measure(system, ModeRate, 0); err != nil {
+			return err
+		}
+	}
+	for round := 1; round <= cfg.Rounds; round++ {
+		for _, system := range []string{SystemAmtsweg, SystemTemporal} {
+			if err := measure(system, ModeMax, round); err != nil {
+				return err
+			}
+		}
+	}
 	runs := e.runDBOS(ctx, cfg)
 	rep.Procedures = append(rep.Procedures, runs...)
+	return nil
+}
+
+// staleOutputs are the files and directories of an earlier run that
+// cleanOutDir removes, so that no profile or plot outlives its figures.
+var staleOutputs = []string{"report.json", "profiles", "plots"}
+
+// cleanOutDir creates dir and removes what an earlier run left in it.
+func cleanOutDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	for _, name := range staleOutputs {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("remove the stale %s of an earlier run: %w", filepath.Join(dir, name), err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
 	return nil
 }
 

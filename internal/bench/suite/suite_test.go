@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -27,6 +28,13 @@ func TestMain(m *testing.M) {
 		benchplugin.Serve()
 		os.Exit(0)
 	}
+	if len(os.Args) == 2 && os.Args[1] == "bench-load" {
+		if err := suite.ServeLoad(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	testenv.Main(m) // TestSeedMatchesTheProjector uses the test PostgreSQL
 }
 
@@ -42,17 +50,17 @@ func TestSuiteSmoke(t *testing.T) {
 	out := t.TempDir()
 	var table bytes.Buffer
 	cfg := suite.Config{
-		N: 6, Rate: 20, Clerks: 4, SkipDBOS: true,
+		N: 6, Rate: 20, Clerks: 4, SkipDBOS: true, Rounds: 2, CurveN: []int{3, 6},
 		// Every phase but the ablation, which starts three more stacks
 		// (TestVariants checks its configurations).
-		Phases:             []string{suite.PhaseProcedures, suite.PhaseLag, suite.PhaseOpen, suite.PhaseBacklog, suite.PhaseStatus, suite.PhaseWorklist},
+		Phases:             []string{suite.PhaseProcedures, suite.PhaseCurve, suite.PhaseLag, suite.PhaseOpen, suite.PhaseBacklog, suite.PhaseStatus, suite.PhaseWorklist},
 		StatusApplications: 300, TimelineEntries: 3, StatusRates: []int{40},
 		WorklistTasks: 600, Tenants: 3, WorklistRates: []int{40},
 		BacklogEvents:  1500,
 		OpenProcedures: 8, Timers: 10, TimerDelay: 300 * time.Millisecond,
 		LoadDuration: time.Second,
 		OutDir:       out, Profile: true,
-		Executable: exe, PluginCommand: []string{exe, "bench-plugin"},
+		Executable: exe, PluginCommand: []string{exe, "bench-plugin"}, LoadCommand: []string{exe, "bench-load"},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Out:    &table,
 	}
@@ -86,11 +94,49 @@ func TestSuiteSmoke(t *testing.T) {
 		}
 	}
 	// 3: skipped here, and said so.
-	if r := find(rep.Procedures, suite.SystemDBOS, suite.ModeRate); r != nil || len(rep.Procedures) != 6 {
+	if r := find(rep.Procedures, suite.SystemDBOS, suite.ModeRate); r != nil || len(rep.Procedures) != 4+2*cfg.Rounds {
 		t.Errorf("DBOS rows: %+v", rep.Procedures)
 	}
 	if len(rep.Ratios) == 0 {
 		t.Error("no ratios")
+	}
+	// Interleaved rounds: every comparison has a ratio per round, and every
+	// run an account of its CPU (the plugins are child processes).
+	if len(rep.Comparisons) < 2 {
+		t.Errorf("comparisons: %+v", rep.Comparisons)
+	}
+	for _, c := range rep.Comparisons {
+		if c.Name == "procedures, as fast as possible" && c.Metric == "CPU per application, system (ms)" {
+			continue // checked per run below (a tick of 10 ms can round a side's share to 0)
+		}
+		if len(c.Ratio.Values) != cfg.Rounds || c.Ratio.Median <= 0 {
+			t.Errorf("comparison %s: %+v", c.Metric, c)
+		}
+	}
+	for _, r := range rep.Procedures {
+		// Baseline A does not touch PostgreSQL; Amtsweg projects into it.
+		if r.NotRun == "" && (r.CPU == nil || r.CPU.Suite <= 0 || r.CPU.PostgreSQL < 0 || r.CPUSeconds < r.CPU.Suite ||
+			r.System == suite.SystemAmtsweg && r.CPU.PostgreSQL <= 0) {
+			t.Errorf("%s %s round %d: CPU %+v", r.System, r.Mode, r.Round, r.CPU)
+		}
+	}
+	// Provenance: the services' settings as they ran.
+	if env := rep.Environment; env == nil || env.PostgreSQL == nil || env.PostgreSQL.Settings["fsync"] == "" ||
+		env.SQLite == nil || env.SQLite.Pragmas["journal_mode"] != "wal" || env.Build.Source == "" || env.LoadEnd == "" {
+		t.Errorf("environment: %+v", rep.Environment)
+	} else {
+		t.Logf("environment: PostgreSQL %s %v; SQLite %v; build %s", env.PostgreSQL.Version, env.PostgreSQL.Settings, env.SQLite.Pragmas, env.Build)
+	}
+
+	// The curve: N=3 run for both systems, N=6 taken from the rounds.
+	if c := rep.Curve; c == nil || len(c.Points) != 2 || c.Points[0].N != 3 || c.Points[0].Rounds != 1 || c.Points[1].Rounds != cfg.Rounds ||
+		c.Points[0].Throughput[suite.SystemTemporal] <= 0 || c.Points[0].CPUMsPerApp[suite.SystemAmtsweg] <= 0 || len(c.NotRun) != 4 {
+		t.Errorf("curve: %+v", rep.Curve)
+	}
+	for _, p := range []string{"curve-throughput.svg", "curve-cpu.svg", "status-p99-by-rate.svg", "backlog-rounds.svg", "open-memory.svg"} {
+		if b, err := os.ReadFile(filepath.Join(out, "plots", p)); err != nil || !bytes.Contains(b, []byte("<svg")) {
+			t.Errorf("plot %s: %v", p, err)
+		}
 	}
 
 	// 1's projection lag on a live stream: every event applied and timed.
@@ -100,7 +146,25 @@ func TestSuiteSmoke(t *testing.T) {
 	}
 
 	// 4: every lookup answered 200 and the plan uses the indexes.
-	checkLoad(t, rep.Status, len(cfg.StatusRates)+1)
+	// The load ran in a process of its own, whose CPU is its own.
+	for _, lr := range []*suite.LoadResult{rep.Status, rep.Worklist} {
+		for _, st := range lr.Steps {
+			if st.GeneratorCPUms < 0 {
+				t.Errorf("%s %s: the load generator ran in the suite's process", lr.Name, st.Label())
+			}
+		}
+	}
+	// Against the bare baseline, interleaved per step, in every round.
+	checkLoad(t, rep.Status, 2*cfg.Rounds*(len(cfg.StatusRates)+1))
+	bareSteps := 0
+	for _, s := range rep.Status.Steps {
+		if s.Target == "bare net/http+pgx" {
+			bareSteps++
+		}
+	}
+	if bareSteps != cfg.Rounds*(len(cfg.StatusRates)+1) {
+		t.Errorf("bare status steps: %d", bareSteps)
+	}
 	if plan := rep.Status.Plans["custom plan (EXPLAIN ANALYZE)"]; !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan on applications") {
 		t.Errorf("status plan:\n%s", plan)
 	}
@@ -111,7 +175,8 @@ func TestSuiteSmoke(t *testing.T) {
 	}
 	// 6.
 	if b := rep.Backlog; b == nil || b.Events != cfg.BacklogEvents || b.EventsPerSecond <= 0 || b.CopyEventsPerSecond <= 0 ||
-		b.Before == nil || b.Before.Consumers != 1 || b.Before.EventsPerSecond <= 0 {
+		b.Before == nil || b.Before.Consumers != 1 || b.Before.EventsPerSecond <= 0 ||
+		len(b.Drains) != cfg.Rounds || len(b.Copies) != cfg.Rounds || b.CopyConnections != b.Consumers {
 		t.Errorf("backlog: %+v", rep.Backlog)
 	}
 	// 7.

@@ -20,10 +20,11 @@ amtsweg dev does) and measures procedures against two baselines (a hand-written
 Temporal workflow on the same server; DBOS Transact, built from bench/dbos when
 the go command and the source are at hand), status lookups and the worklist
 under load, the projector draining a backlog, and open procedures. It prints a
-table and writes report.json and CPU profiles to --out.
+table and writes report.json, CPU profiles and SVG plots to --out. The HTTP
+load runs in a process of its own (amtsweg bench load).
 
-Without flags it runs the full suite (about 20 minutes on 2 cores); --quick
-runs small sizes in a few minutes.`,
+Without flags it runs the full suite (about 30 minutes on 2 cores, estimated
+at the start); --quick runs small sizes in at most about 8 minutes.`,
 		Args: cobra.NoArgs,
 	}
 	build := suite.Flags(cmd.Flags())
@@ -38,6 +39,7 @@ runs small sizes in a few minutes.`,
 		}
 		cfg.Executable = exe
 		cfg.PluginCommand = []string{exe, "bench", "plugin"}
+		cfg.LoadCommand = []string{exe, "bench", "load"}
 		cfg.Command = strings.TrimSpace("amtsweg bench " + strings.Join(os.Args[2:], " "))
 		_, err = suite.Run(cmd.Context(), cfg)
 		return err
@@ -48,6 +50,15 @@ runs small sizes in a few minutes.`,
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		Run:    func(*cobra.Command, []string) { benchplugin.Serve() },
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:    "load",
+		Short:  "Run one load step from a JSON spec on stdin and write its outcome as JSON (started by the suite, not by hand)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return suite.ServeLoad(cmd.Context(), os.Stdin, os.Stdout)
+		},
 	})
 	return cmd
 }
