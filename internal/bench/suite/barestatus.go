@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,40 +10,45 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/amtsweg/amtsweg/events"
+	"github.com/amtsweg/amtsweg/internal/stack"
 )
 
 // bareStatus is the status lookup's baseline: a bare net/http server that
 // runs the API's own statement (captured from PostgreSQL's log, so it
 // reads exactly the rows the API reads) through pgx, checks the access
-// code against the row's hash and writes the row as JSON. No rate limits,
-// no language, no shaping: the floor of what the endpoint can cost.
+// code against the row's hash and writes the row as JSON (a statement that
+// builds the document itself returns it as its one other column, written
+// as it is). No rate limits, no headers, no shaping: the floor of what the
+// endpoint can cost.
 type bareStatus struct {
 	srv      *http.Server
 	pool     *pgxpool.Pool
 	URL      string
 	PoolSize int32
+	extra    []any
 }
 
 // startBareStatus serves GET /status/{reference} on a loopback port with a
-// pool of the given size (0: pgx's default from url, as the API's store).
-func startBareStatus(ctx context.Context, url, query string, poolSize int32) (*bareStatus, error) {
+// pool of the given size (0: the API's, stack.DefaultAPIPool). The
+// statement's parameters after the reference are extra, the API's values
+// (language, texts) captured with it.
+func startBareStatus(ctx context.Context, url, query string, extra []any, poolSize int32) (*bareStatus, error) {
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("bare status baseline: %w", err)
 	}
-	if poolSize > 0 {
-		pcfg.MaxConns = poolSize
-	}
+	pcfg.MaxConns = cmp.Or(poolSize, stack.DefaultAPIPool)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("bare status baseline: connect: %w", err)
 	}
-	b := &bareStatus{pool: pool, PoolSize: pcfg.MaxConns}
+	b := &bareStatus{pool: pool, PoolSize: pcfg.MaxConns, extra: extra}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status/{reference}", func(w http.ResponseWriter, r *http.Request) {
 		doc, err := b.lookup(r.Context(), query, r.PathValue("reference"), r.Header.Get("X-Access-Code"))
@@ -72,7 +78,7 @@ var errBareNotFound = errors.New("no such application")
 // lookup runs the statement for reference and returns its row as a JSON
 // object keyed by column name, without the access code's hash.
 func (b *bareStatus) lookup(ctx context.Context, query, reference, code string) ([]byte, error) {
-	rows, err := b.pool.Query(ctx, query, reference)
+	rows, err := b.pool.Query(ctx, query, append([]any{reference}, b.extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +108,13 @@ func (b *bareStatus) lookup(ctx context.Context, query, reference, code string) 
 	if subtle.ConstantTimeCompare(sum[:], stored) != 1 {
 		return nil, errBareNotFound
 	}
+	if len(doc) == 1 {
+		for _, v := range doc {
+			if s, ok := v.(string); ok {
+				return []byte(s), nil
+			}
+		}
+	}
 	return json.Marshal(doc)
 }
 
@@ -110,4 +123,17 @@ func (b *bareStatus) close() {
 	defer cancel()
 	_ = b.srv.Shutdown(ctx)
 	b.pool.Close()
+}
+
+// sqlLiterals turns the parameters of a captured statement (SQL literals
+// as the server log writes them: 'text' or NULL) into query arguments.
+func sqlLiterals(lits []string) []any {
+	args := make([]any, len(lits))
+	for i, l := range lits {
+		if l == "NULL" {
+			continue
+		}
+		args[i] = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(l, "'"), "'"), "''", "'")
+	}
+	return args
 }

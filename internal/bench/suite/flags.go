@@ -32,7 +32,7 @@ func Flags(fs *pflag.FlagSet) func() (Config, error) {
 	fs.IntVar(&c.StatusApplications, "status-applications", d.StatusApplications, "applications seeded for the status lookups")
 	fs.IntVar(&c.TimelineEntries, "timeline-entries", d.TimelineEntries, "public timeline entries per seeded application")
 	fs.IntSliceVar(&c.StatusRates, "status-rates", d.StatusRates, "fixed request rates of the status load (requests/s); saturation follows")
-	fs.IntVar(&c.BarePoolSize, "bare-pool", 0, "connections of the bare net/http+pgx status baseline (0: pgx's default, as the API's store)")
+	fs.IntVar(&c.BarePoolSize, "bare-pool", 0, "connections of the bare net/http+pgx status baseline (0: the API's pool size, stack.DefaultAPIPool)")
 	fs.IntVar(&c.WorklistTasks, "worklist-tasks", d.WorklistTasks, "open tasks seeded for the worklist load")
 	fs.IntVar(&c.Tenants, "tenants", d.Tenants, "authorities the seeded applications and tasks are spread over")
 	fs.IntSliceVar(&c.WorklistRates, "worklist-rates", d.WorklistRates, "fixed request rates of the worklist load (requests/s); saturation follows")

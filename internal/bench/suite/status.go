@@ -90,7 +90,11 @@ func (e *env) phaseStatus(ctx context.Context, cfg *Config, rep *Report) error {
 
 	// The baseline: the same statement through a bare net/http + pgx
 	// server, checked once like the API.
-	bare, err := startBareStatus(ctx, e.dev.Database, q, int32(cfg.BarePoolSize))
+	var extra []any
+	if len(params) > 1 {
+		extra = sqlLiterals(params[1:])
+	}
+	bare, err := startBareStatus(ctx, e.dev.Database, q, extra, int32(cfg.BarePoolSize))
 	if err != nil {
 		return err
 	}

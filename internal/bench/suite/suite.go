@@ -63,8 +63,8 @@ type Config struct {
 	// StatusRates are the fixed request rates (requests/s) of the status
 	// load; saturation follows them.
 	StatusRates []int
-	// BarePoolSize is the pool of the bare status baseline (0: pgx's
-	// default for the database URL, as the API's store has).
+	// BarePoolSize is the pool of the bare status baseline (0: the API's
+	// pool size, stack.DefaultAPIPool).
 	BarePoolSize int
 
 	// WorklistTasks open tasks across Tenants authorities.
