@@ -62,8 +62,13 @@ type Registry interface {
 	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
 }
 
-// Register registers ProcedureWorkflow and Amtsweg's own activities.
+// Register registers ProcedureWorkflow and Amtsweg's own activities, and
+// makes a.Definitions the source the interpreter resolves definitions
+// from by content hash (workflows.AddDefinitionSource).
 func Register(r Registry, a *activities.Activities) {
+	if a.Definitions != nil {
+		workflows.AddDefinitionSource(a.Definitions)
+	}
 	r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: contract.WorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RetentionWorkflow, workflow.RegisterOptions{Name: workflows.RetentionWorkflowName})
 	r.RegisterActivityWithOptions(a.LoadDefinition, activity.RegisterOptions{Name: activities.LoadDefinitionName})
