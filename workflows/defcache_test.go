@@ -13,6 +13,7 @@ import (
 	"time"
 
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -21,6 +22,7 @@ import (
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/procedures"
+	"github.com/amtsweg/amtsweg/plugins"
 	"github.com/amtsweg/amtsweg/workers/procworker"
 	"github.com/amtsweg/amtsweg/workflows"
 	"github.com/amtsweg/amtsweg/workflows/contract"
@@ -266,5 +268,53 @@ func TestDefinitionByHashUnknown(t *testing.T) {
 	_, err := runEnds(t, src, definitions.Ref{Key: "ends", Version: "9.9.9", Hash: "0000unknown"}, false)
 	if err == nil || !strings.Contains(err.Error(), "is not deployed") || !strings.Contains(err.Error(), "amtsweg definitions deploy") {
 		t.Fatalf("unknown hash: %v; want the not-deployed message", err)
+	}
+}
+
+// TestLocalServiceStep: a service step with local: true runs its plugin
+// activity through the local dispatcher (activities.LocalPluginCallName),
+// with the call's activity, idempotency key and input, and never as a
+// regular activity; its output is bound like a regular step's.
+func TestLocalServiceStep(t *testing.T) {
+	p := ends("1.0.0-local")
+	p.Start = "number"
+	p.Steps = []definitions.Step{
+		{ID: "number", Type: definitions.StepService, Activity: "amtsweg.case-number", Local: true, Output: "caseFile", Next: "decide"},
+		{ID: "decide", Type: definitions.StepDecision, Conditions: []definitions.Condition{{When: "caseFile.caseNumber == '63-1'", Next: "done"}}, Default: "wrong"},
+		{ID: "done", Type: definitions.StepEnd, Outcome: "done"},
+		{ID: "wrong", Type: definitions.StepEnd, Outcome: "wrong"},
+	}
+	hash := definitions.Hash(p)
+	src := &countingDefs{defs: map[string]*definitions.Procedure{hash: p}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	procworker.Register(env, &activities.Activities{Definitions: src, Events: &recorder{}})
+	var local []plugins.Call
+	env.RegisterActivityWithOptions(func(_ context.Context, c plugins.Call) (json.RawMessage, error) {
+		local = append(local, c)
+		return json.RawMessage(`{"caseNumber":"63-1"}`), nil
+	}, activity.RegisterOptions{Name: activities.LocalPluginCallName})
+	regular := 0
+	env.RegisterActivityWithOptions(func(_ context.Context, c plugins.Call) (json.RawMessage, error) {
+		regular++
+		return json.RawMessage(`{"caseNumber":"63-2"}`), nil
+	}, activity.RegisterOptions{Name: "amtsweg.case-number"})
+	env.ExecuteWorkflow(workflows.ProcedureWorkflow, workflows.Input{Input: contract.Input{
+		Reference: "LOCAL-1", Tenant: "erfurt", Definition: definitions.Ref{Key: p.Key, Version: p.Version, Hash: hash},
+		ReceivedAt: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), AccessCodeSHA256: "ab", Payload: json.RawMessage(`{}`),
+	}})
+	var res contract.Result
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.GetWorkflowResult(&res); err != nil || res.Outcome != "done" {
+		t.Fatalf("outcome %+v, %v; want done (the local step's output bound)", res, err)
+	}
+	if regular != 0 || len(local) != 1 {
+		t.Fatalf("%d local and %d regular calls, want 1 local", len(local), regular)
+	}
+	if c := local[0]; c.Activity != "amtsweg.case-number" || c.IdempotencyKey != "LOCAL-1/number/1" || c.Tenant != "erfurt" {
+		t.Errorf("local call %+v", c)
 	}
 }

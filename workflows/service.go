@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/expr"
 	"github.com/amtsweg/amtsweg/events"
@@ -83,6 +84,10 @@ func serviceOptions(step *definitions.Step) (workflow.ActivityOptions, error) {
 		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 10, MaximumInterval: time.Minute},
 	}
+	if step.Local && step.Timeout == "" {
+		d, _ := time.ParseDuration(definitions.DefaultLocalTimeout)
+		opts.StartToCloseTimeout, opts.HeartbeatTimeout = d, 0
+	}
 	if step.Timeout != "" {
 		d, err := time.ParseDuration(step.Timeout)
 		if err != nil {
@@ -117,6 +122,13 @@ func serviceOptions(step *definitions.Step) (workflow.ActivityOptions, error) {
 	return opts, nil
 }
 
+// localOptions are the options of a local service step: its timeout
+// (definitions.DefaultLocalTimeout unless the step names one) and its
+// retry policy; a local activity has no heartbeat.
+func localOptions(opts workflow.ActivityOptions) workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy}
+}
+
 // runService calls the step's plugin activity. A final failure takes the
 // step's onError path, or raises an incident and waits for an operator to
 // retry once the cause is fixed.
@@ -142,7 +154,14 @@ func (r *run) runService(ctx workflow.Context, step *definitions.Step, path stri
 			Input:          input,
 		}
 		var out json.RawMessage
-		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), step.Activity, call).Get(ctx, &out)
+		if step.Local {
+			// No recorded history has a local step: the option is newer
+			// than every recording (the schema refused it before), so no
+			// workflow.GetVersion is needed.
+			err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions(opts)), activities.LocalPluginCallName, call).Get(ctx, &out)
+		} else {
+			err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), step.Activity, call).Get(ctx, &out)
+		}
 		if err == nil {
 			if step.Output != "" {
 				vars[step.Output] = decodeJSON(out)
