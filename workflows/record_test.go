@@ -303,6 +303,11 @@ var recordScenarios = []recordScenario{
 			directTask("mitteilungen/finanzamt/mitteilung-finanzamt", clerk, `{"uebermitteltAm":"2026-03-03"}`),
 			directTask("mitteilungen/kammer/mitteilung-kammer", clerk, `{"uebermitteltAm":"2026-03-04"}`),
 		}},
+	// Recorded after built-in activities ran as local activities
+	// (workflow version builtin-local): amtsweg.case-number is a marker,
+	// not an activity.
+	{name: "anwohnerparken-builtin-local-issued", key: "anwohnerparken", payload: parken, outcome: "issued",
+		actions: []recordAction{directTask("review", clerk, `{"approved":true}`)}},
 	// A decision posted on 2025-01-02: the objection period ended on
 	// 2025-02-06, long before the recording; the procedure becomes final.
 	{name: "notice-post-period-passed-final", definition: "testdata/definitions/notice-test.yaml", key: "notice-test",

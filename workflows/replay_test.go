@@ -99,6 +99,9 @@ var requiredHistories = []string{
 	// worker's cache (workflow version definition-by-hash).
 	"anwohnerparken-definition-by-hash-issued",
 	"gewerbeanmeldung-definition-by-hash-registered",
+	// Built-in activities as local activities (workflow version
+	// builtin-local).
+	"anwohnerparken-builtin-local-issued",
 }
 
 func newReplayer(t *testing.T) worker.WorkflowReplayer {
