@@ -24,8 +24,9 @@ import (
 const historyLimit = 10_000
 
 // ProcedureWorkflow interprets the pinned procedure definition for one
-// application: it loads the definition (recorded in history), then walks its
-// steps, publishing a domain event for every state change.
+// application: it resolves the pinned definition by its content hash (see
+// loadDefinition), then walks its steps, publishing a domain event for
+// every state change.
 func ProcedureWorkflow(ctx workflow.Context, in Input) (contract.Result, error) {
 	r := newRun(ctx, in)
 	// Handlers come first: an Update that arrives while the definition
