@@ -178,7 +178,7 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 		UIPort:               o.UIPort,
 		Namespaces:           []string{d.Namespace},
 		Logger:               o.Logger.With("component", "temporal"),
-		SharedVisibility:     tcfg.TemporalSharedVisibility,
+		OwnVisibilityFile:    tcfg.TemporalOwnVisibilityFile,
 		AllVisibilityIndexes: tcfg.TemporalAllVisibilityIndexes,
 	})
 	if err != nil {

@@ -80,11 +80,11 @@ type Config struct {
 	// as before the worker resolved definitions by content hash
 	// (contract.Input.DefinitionInHistory). For measurement; off by default.
 	DefinitionsInHistory bool
-	// TemporalSharedVisibility and TemporalAllVisibilityIndexes configure
+	// TemporalOwnVisibilityFile and TemporalAllVisibilityIndexes configure
 	// the embedded Temporal server of amtsweg dev and the benchmark suite
 	// (temporal.Options of the same names); the stack itself does not
 	// read them. For measurement; off by default.
-	TemporalSharedVisibility     bool
+	TemporalOwnVisibilityFile    bool
 	TemporalAllVisibilityIndexes bool
 	// AuditAnchorEvery is how often the projector process anchors the
 	// audit chains (store.AnchorAudit): default DefaultAuditAnchorEvery,

@@ -230,17 +230,18 @@ func TestStartRejectsBadOptions(t *testing.T) {
 	}
 }
 
-// TestVisibilityOfItsOwn: a new data directory keeps visibility in a file
-// of its own with the unused indexes dropped, and lists still answer,
-// also when filtered by an attribute whose index was dropped (TaskQueue);
-// with SharedVisibility the workflow database holds it as before.
+// TestVisibilityOfItsOwn: with OwnVisibilityFile a new data directory
+// keeps visibility in a file of its own; with the unused indexes dropped
+// lists still answer, also when filtered by an attribute whose index was
+// dropped (TaskQueue);
+// by default the workflow database holds it.
 func TestVisibilityOfItsOwn(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			dir := t.TempDir()
-			srv, err := temporal.Start(ctx, temporal.Options{DataDir: dir, SharedVisibility: shared})
+			srv, err := temporal.Start(ctx, temporal.Options{DataDir: dir, OwnVisibilityFile: !shared})
 			if err != nil {
 				t.Fatalf("start: %v", err)
 			}

@@ -16,7 +16,7 @@ import (
 )
 
 // VisibilityFileName is the SQLite database of the visibility store in
-// Options.DataDir, unless Options.SharedVisibility.
+// Options.DataDir with Options.OwnVisibilityFile.
 const VisibilityFileName = "visibility.db"
 
 // visibilityStoreName is the data store of a visibility database of its own.
