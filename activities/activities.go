@@ -22,6 +22,10 @@ const (
 	PublishEventsName     = "amtsweg.publish-events"
 	ComputeDeadlineName   = "amtsweg.compute-deadline"
 	DeemBekanntgabeName   = "amtsweg.deem-bekanntgabe"
+	// LocalPluginCallName runs a plugin activity as a local activity (a
+	// service step with local: true); its argument is the plugins.Call,
+	// whose Activity names the plugin activity.
+	LocalPluginCallName = "amtsweg.local-plugin-call"
 )
 
 // ErrDefinitionNotFound is returned by a DefinitionSource for an unknown

@@ -119,6 +119,9 @@ func (v *validator) checkStep(f *flow, i int) {
 			v.checkDuration(ptrJoin(sp, "retry", "maximumInterval"), st.Retry.MaximumInterval)
 		}
 		v.checkDuration(ptrJoin(sp, "timeout"), st.Timeout)
+		if st.Local {
+			v.checkLocalTimeout(ptrJoin(sp, "timeout"), st.Timeout)
+		}
 		v.refStep(f, ptrJoin(sp, "onError"), st.OnError)
 	case StepTask:
 		v.refRole(ptrJoin(sp, "role"), st.Role)

@@ -228,6 +228,14 @@ type Step struct {
 	Retry    *RetryPolicy      `yaml:"retry,omitempty" json:"retry,omitempty"`
 	Timeout  string            `yaml:"timeout,omitempty" json:"timeout,omitempty"` // Go duration, e.g. "30s"
 	OnError  string            `yaml:"onError,omitempty" json:"onError,omitempty"` // step taken on a final error; empty: incident
+	// Local runs the activity as a Temporal local activity: in the worker
+	// that runs the workflow task, without a round trip through the
+	// server's task queue and without activity events in the history
+	// (one marker instead). For short steps only: attempts and retries
+	// run within the workflow task (timeout at most MaxLocalTimeout,
+	// default DefaultLocalTimeout), no heartbeats. See
+	// docs/definitions.md.
+	Local bool `yaml:"local,omitempty" json:"local,omitempty"`
 	// ExtendClock extends a running clock by a period counted from its
 	// current end when the step starts (e.g. § 42a (2) Satz 3 VwVfG). See
 	// options.go.
@@ -380,3 +388,10 @@ type Ref struct {
 	Version string `json:"version"`
 	Hash    string `json:"hash"`
 }
+
+// DefaultLocalTimeout bounds one attempt of a local service step without
+// timeout; MaxLocalTimeout is the longest timeout a local step may name.
+const (
+	DefaultLocalTimeout = "10s"
+	MaxLocalTimeout     = "1m"
+)

@@ -373,6 +373,19 @@ func (v *validator) checkDuration(p, d string) {
 	}
 }
 
+// checkLocalTimeout checks the timeout of a local service step: its
+// attempts run inside the workflow task, so it must be short.
+func (v *validator) checkLocalTimeout(p, d string) {
+	dur, err := time.ParseDuration(d)
+	if d == "" || err != nil {
+		return // default, or reported by checkDuration
+	}
+	if limit, _ := time.ParseDuration(MaxLocalTimeout); dur > limit {
+		v.errAt(p, fmt.Sprintf("timeout %s is too long for a local step (at most %s)", d, MaxLocalTimeout),
+			"shorten the timeout, or remove local: true to run the step as a regular activity")
+	}
+}
+
 // metaRank orders metaschema findings by how well they explain a mistake.
 func metaRank(l *jsonschema.ValidationError) int {
 	switch l.ErrorKind.(type) {

@@ -486,3 +486,25 @@ func mustProps(t *testing.T, raw json.RawMessage) json.RawMessage {
 	}
 	return m["properties"]
 }
+
+// A local service step must be short: its attempts run inside the
+// workflow task.
+func TestValidateLocalStep(t *testing.T) {
+	t.Parallel()
+	step := func(extra string) string {
+		return header + `start: s
+steps:
+  - {id: s, type: service, activity: amtsweg.case-number, local: true` + extra + `, next: done}
+  - {id: done, type: end, outcome: ok}
+`
+	}
+	for _, ok := range []string{"", ", timeout: 30s", ", timeout: 1m"} {
+		if errs := loadErrs(t, step(ok), ValidateOptions{}); errs != nil {
+			t.Errorf("local step%s: %v", ok, errs)
+		}
+	}
+	errs := loadErrs(t, step(", timeout: 5m"), ValidateOptions{})
+	if len(errs) != 1 || !strings.Contains(errs[0], "steps[0].timeout") || !strings.Contains(errs[0], "too long for a local step") || !strings.Contains(errs[0], "remove local: true") {
+		t.Errorf("local step with a 5m timeout: %v", errs)
+	}
+}

@@ -1,9 +1,10 @@
 // Package workflows holds ProcedureWorkflow, the deterministic interpreter
 // of procedure definitions on Temporal. One workflow runs per application
-// (id "application-<reference>"); it loads the definition version it is
-// pinned to (recorded in its history), walks the steps, and publishes a
-// domain event with a per-application sequence number for every change of
-// state. Clerks act on it with Updates (claim-task, complete-task, ...),
+// (id "application-<reference>"); it resolves the definition version it
+// is pinned to by content hash from the worker's cache (defcache.go; runs
+// started before recorded the whole definition in their history), walks
+// the steps, and publishes a domain event with a per-application
+// sequence number for every change of state. Clerks act on it with Updates (claim-task, complete-task, ...),
 // the portal with the applicant-event Signal, operators by cancelling it or
 // retrying an incident (retry-incident); the state Query shows tasks,
 // clocks and incidents.

@@ -185,6 +185,8 @@ func (r *run) runSubProcedure(ctx workflow.Context, step *definitions.Step, path
 		Applicant:        r.in.Applicant,
 		Payload:          payload,
 		Parent:           r.in.Reference,
+		// Unset (and so not in the input) for runs recorded before it existed.
+		DefinitionInHistory: r.in.DefinitionInHistory,
 	}}).Get(ctx, &res)
 	if err != nil {
 		return "", fmt.Errorf("step %s: sub-procedure %s: %w", path, childRef, err)

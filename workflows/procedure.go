@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/expr"
 	"github.com/amtsweg/amtsweg/events"
@@ -25,8 +24,9 @@ import (
 const historyLimit = 10_000
 
 // ProcedureWorkflow interprets the pinned procedure definition for one
-// application: it loads the definition (recorded in history), then walks its
-// steps, publishing a domain event for every state change.
+// application: it resolves the pinned definition by its content hash (see
+// loadDefinition), then walks its steps, publishing a domain event for
+// every state change.
 func ProcedureWorkflow(ctx workflow.Context, in Input) (contract.Result, error) {
 	r := newRun(ctx, in)
 	// Handlers come first: an Update that arrives while the definition
@@ -147,19 +147,15 @@ func newRun(ctx workflow.Context, in Input) *run {
 	return r
 }
 
-// load reads the pinned definition (recorded in history) and sets up the
+// load reads the pinned definition (see loadDefinition) and sets up the
 // state: fresh, or carried over by continue-as-new.
 func (r *run) load(ctx workflow.Context) error {
 	in := r.in
-	lao := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
-	})
-	var def definitions.Procedure
-	if err := workflow.ExecuteLocalActivity(lao, activities.LoadDefinitionName, in.Definition).Get(ctx, &def); err != nil {
-		return fmt.Errorf("load definition %s %s: %w", in.Definition.Key, in.Definition.Version, err)
+	def, err := r.loadDefinition(ctx)
+	if err != nil {
+		return err
 	}
-	r.def = &def
+	r.def = def
 	r.steps = indexSteps(def.Steps)
 	if in.Resume != nil {
 		r.State = *in.Resume

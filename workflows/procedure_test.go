@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -154,9 +155,17 @@ func newHarnessDefs(t *testing.T, defs memDefs) *harness {
 	env.SetStartTime(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	rec := &recorder{}
 	procworker.Register(env, &activities.Activities{Definitions: defs, Events: rec})
-	env.RegisterActivityWithOptions(func(_ context.Context, c plugins.Call) (json.RawMessage, error) {
+	caseNumber := func(_ context.Context, c plugins.Call) (json.RawMessage, error) {
 		return json.RawMessage(`{"caseNumber":"63-2026-0001"}`), nil
-	}, activity.RegisterOptions{Name: "amtsweg.case-number"})
+	}
+	env.RegisterActivityWithOptions(caseNumber, activity.RegisterOptions{Name: "amtsweg.case-number"})
+	// Built-in activities run as local activities (builtin-local).
+	env.RegisterActivityWithOptions(func(ctx context.Context, c plugins.Call) (json.RawMessage, error) {
+		if c.Activity != "amtsweg.case-number" {
+			return nil, fmt.Errorf("no fake for the local activity %s", c.Activity)
+		}
+		return caseNumber(ctx, c)
+	}, activity.RegisterOptions{Name: activities.LocalPluginCallName})
 	return &harness{env: env, rec: rec, results: map[string]*result{}}
 }
 

@@ -288,6 +288,26 @@ var recordScenarios = []recordScenario{
 			task("mitteilungen/finanzamt/mitteilung-finanzamt", clerk, `{"uebermitteltAm":"2026-03-03"}`),
 			task("mitteilungen/kammer/mitteilung-kammer", clerk, `{"uebermitteltAm":"2026-03-04"}`),
 		}},
+	// Recorded after the worker resolved definitions by content hash
+	// (workflow version definition-by-hash): the history holds the hash
+	// in its input, no definition; TestReplay resolves it from
+	// testdata/definitions-by-hash.
+	{name: "anwohnerparken-definition-by-hash-issued", key: "anwohnerparken", payload: parken, outcome: "issued",
+		actions: []recordAction{directTask("review", clerk, `{"approved":true}`)}},
+	{name: "gewerbeanmeldung-definition-by-hash-registered", key: "gewerbeanmeldung", payload: gewerbe, outcome: "registered",
+		actions: []recordAction{
+			directTask("vollstaendigkeit", clerk, `{"vollstaendig":false,"erlaubnispflichtig":false,"fehlendeUnterlagen":"Kopie des Personalausweises"}`),
+			{event: `{"dokumente":[{"name":"ausweis.pdf","mediaType":"application/pdf"}]}`},
+			directTask("vollstaendigkeit", clerk, `{"vollstaendig":true,"erlaubnispflichtig":false}`),
+			directTask("empfangsbescheinigung", clerk, `{"eingetragenAm":"2026-03-02"}`),
+			directTask("mitteilungen/finanzamt/mitteilung-finanzamt", clerk, `{"uebermitteltAm":"2026-03-03"}`),
+			directTask("mitteilungen/kammer/mitteilung-kammer", clerk, `{"uebermitteltAm":"2026-03-04"}`),
+		}},
+	// Recorded after built-in activities ran as local activities
+	// (workflow version builtin-local): amtsweg.case-number is a marker,
+	// not an activity.
+	{name: "anwohnerparken-builtin-local-issued", key: "anwohnerparken", payload: parken, outcome: "issued",
+		actions: []recordAction{directTask("review", clerk, `{"approved":true}`)}},
 	// A decision posted on 2025-01-02: the objection period ended on
 	// 2025-02-06, long before the recording; the procedure becomes final.
 	{name: "notice-post-period-passed-final", definition: "testdata/definitions/notice-test.yaml", key: "notice-test",
@@ -320,6 +340,7 @@ func TestRecordHistories(t *testing.T) {
 				t.Fatalf("%d runs; the scenarios are short and must not continue as new", len(runs))
 			}
 			writeHistory(t, sc.name+".json", runs[0])
+			writeDefinitionByHash(t, runs[0], sc.definition)
 		})
 	}
 }

@@ -34,7 +34,9 @@ var historiesDir = filepath.Join("testdata", "histories")
 // ProcedureWorkflow and RetentionWorkflow are registered: the replayer takes the results of
 // local activities (loading the definition, deadlines, publishing) from
 // the markers in the history and those of activities from their completion
-// events, and never runs either.
+// events, and never runs either. Runs on the definition-by-hash path
+// resolve their definition by the recorded hash from
+// testdata/definitions-by-hash.
 func TestReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
 	if err != nil {
@@ -50,6 +52,9 @@ func TestReplay(t *testing.T) {
 			t.Errorf("recorded history %s is missing (go test ./workflows -run 'TestRecordHistories/%s' -record adds it)", name, name)
 		}
 	}
+	// Histories recorded since the definition-by-hash change hold only
+	// the hash; their bodies are in testdata/definitions-by-hash.
+	workflows.AddDefinitionSource(fileDefinitions{})
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			r := newReplayer(t)
@@ -90,6 +95,13 @@ var requiredHistories = []string{
 	"bauantrag-migrated-documents-permit-free-run2",
 	"bauantrag-migrated-approval-objection-run1",
 	"bauantrag-migrated-approval-objection-run2",
+	// Runs that resolve their definition by content hash from the
+	// worker's cache (workflow version definition-by-hash).
+	"anwohnerparken-definition-by-hash-issued",
+	"gewerbeanmeldung-definition-by-hash-registered",
+	// Built-in activities as local activities (workflow version
+	// builtin-local).
+	"anwohnerparken-builtin-local-issued",
 }
 
 func newReplayer(t *testing.T) worker.WorkflowReplayer {

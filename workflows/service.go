@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/definitions"
 	"github.com/amtsweg/amtsweg/definitions/expr"
 	"github.com/amtsweg/amtsweg/events"
@@ -117,6 +119,41 @@ func serviceOptions(step *definitions.Step) (workflow.ActivityOptions, error) {
 	return opts, nil
 }
 
+// builtinLocalChange is the workflow.GetVersion change id under which
+// the activities of Amtsweg's own plugin ("amtsweg.case-number",
+// "amtsweg.deadline": quick, idempotent, in-process) run as local
+// activities by default. Runs recorded before it scheduled them as
+// regular activities and replay so.
+const builtinLocalChange = "builtin-local"
+
+// builtinPrefix starts the activities of Amtsweg's own in-process plugin;
+// the prefix is reserved (see activities). Every activity of that plugin
+// must be short enough to run as a local activity.
+const builtinPrefix = "amtsweg."
+
+// runsLocal reports whether step runs as a local activity: it says
+// local: true (no recorded history has such a step: the option is newer
+// than every recording and the schema refused it before, so no
+// workflow.GetVersion is needed), or it calls a built-in activity in a
+// run since builtinLocalChange.
+func (r *run) runsLocal(ctx workflow.Context, step *definitions.Step) bool {
+	if step.Local {
+		return true
+	}
+	return strings.HasPrefix(step.Activity, builtinPrefix) &&
+		workflow.GetVersion(ctx, builtinLocalChange, workflow.DefaultVersion, 1) == 1
+}
+
+// localOptions are the options of a local service step: its timeout
+// (definitions.DefaultLocalTimeout unless the step names one) and its
+// retry policy; a local activity has no heartbeat.
+func localOptions(step *definitions.Step, opts workflow.ActivityOptions) workflow.LocalActivityOptions {
+	if step.Timeout == "" {
+		opts.StartToCloseTimeout, _ = time.ParseDuration(definitions.DefaultLocalTimeout)
+	}
+	return workflow.LocalActivityOptions{StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy}
+}
+
 // runService calls the step's plugin activity. A final failure takes the
 // step's onError path, or raises an incident and waits for an operator to
 // retry once the cause is fixed.
@@ -142,7 +179,11 @@ func (r *run) runService(ctx workflow.Context, step *definitions.Step, path stri
 			Input:          input,
 		}
 		var out json.RawMessage
-		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), step.Activity, call).Get(ctx, &out)
+		if r.runsLocal(ctx, step) {
+			err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localOptions(step, opts)), activities.LocalPluginCallName, call).Get(ctx, &out)
+		} else {
+			err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), step.Activity, call).Get(ctx, &out)
+		}
 		if err == nil {
 			if step.Output != "" {
 				vars[step.Output] = decodeJSON(out)

@@ -249,6 +249,8 @@ func newWorldFile(t *testing.T, start time.Time, name string, edit func(string) 
 			return out, nil
 		}, activity.RegisterOptions{Name: name})
 	}
+	// Built-in activities and local: true steps run as local activities.
+	env.RegisterActivityWithOptions(h.LocalActivity, activity.RegisterOptions{Name: activities.LocalPluginCallName})
 	return &world{
 		t: t, ctx: ctx, store: st, host: h, dataDir: dataDir, ref: ref, env: env, proj: proj,
 		start: start, snapshots: map[string]store.Status{},

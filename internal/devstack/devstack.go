@@ -169,13 +169,20 @@ func Start(ctx context.Context, o Options) (_ *Dev, err error) {
 	}
 	d.Brokers = d.broker.Brokers()
 
-	// Temporal.
+	// Temporal. Configure may set the embedded server's options that
+	// stack.Config carries (it only sets fields, so it may run twice).
+	var tcfg stack.Config
+	if o.Configure != nil {
+		o.Configure(&tcfg)
+	}
 	d.tserver, err = temporal.Start(ctx, temporal.Options{
-		DataDir:    filepath.Join(o.DataDir, "temporal"),
-		Port:       o.TemporalPort,
-		UIPort:     o.UIPort,
-		Namespaces: []string{d.Namespace},
-		Logger:     o.Logger.With("component", "temporal"),
+		DataDir:              filepath.Join(o.DataDir, "temporal"),
+		Port:                 o.TemporalPort,
+		UIPort:               o.UIPort,
+		Namespaces:           []string{d.Namespace},
+		Logger:               o.Logger.With("component", "temporal"),
+		OwnVisibilityFile:    tcfg.TemporalOwnVisibilityFile,
+		AllVisibilityIndexes: tcfg.TemporalAllVisibilityIndexes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start Temporal: %w", err)

@@ -177,7 +177,7 @@ func (s *Stack) RunIntake(ctx context.Context) error {
 	return intake.Run(ctx, intake.Config{
 		Brokers:  s.Config.Brokers,
 		Store:    st,
-		Starter:  starter{pc},
+		Starter:  starter{pc: pc, definitionInHistory: s.Config.DefinitionsInHistory},
 		Signaler: signaler{pc: pc, st: st},
 		Logger:   s.Log.With("component", "intake"),
 
@@ -374,7 +374,11 @@ func (s *Stack) Serve(ctx context.Context, ln net.Listener, h http.Handler) erro
 }
 
 // starter starts procedures for the intake.
-type starter struct{ pc *procclient.Client }
+type starter struct {
+	pc *procclient.Client
+	// definitionInHistory: see Config.DefinitionsInHistory.
+	definitionInHistory bool
+}
 
 func (s starter) Start(ctx context.Context, r intake.StartRequest) error {
 	return s.pc.Start(ctx, contract.Input{
@@ -385,6 +389,8 @@ func (s starter) Start(ctx context.Context, r intake.StartRequest) error {
 		AccessCodeSHA256: r.AccessCodeSHA256,
 		Applicant:        r.Applicant,
 		Payload:          r.Payload,
+
+		DefinitionInHistory: s.definitionInHistory,
 	})
 }
 

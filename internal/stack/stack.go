@@ -79,6 +79,17 @@ type Config struct {
 	// loopback address (the embedded server of amtsweg dev, where
 	// compressing only costs CPU), gzip otherwise.
 	TemporalCompression string
+	// DefinitionsInHistory makes the procedures this stack's intake starts
+	// record their whole definition in their history (a local activity),
+	// as before the worker resolved definitions by content hash
+	// (contract.Input.DefinitionInHistory). For measurement; off by default.
+	DefinitionsInHistory bool
+	// TemporalOwnVisibilityFile and TemporalAllVisibilityIndexes configure
+	// the embedded Temporal server of amtsweg dev and the benchmark suite
+	// (temporal.Options of the same names); the stack itself does not
+	// read them. For measurement; off by default.
+	TemporalOwnVisibilityFile    bool
+	TemporalAllVisibilityIndexes bool
 	// AuditAnchorEvery is how often the projector process anchors the
 	// audit chains (store.AnchorAudit): default DefaultAuditAnchorEvery,
 	// negative for never.

@@ -509,3 +509,33 @@ func TestFailedPluginIsRetried(t *testing.T) {
 	}
 	echo(t, h, "late", "endlich")
 }
+
+// TestLocalActivity: a service step with local: true reaches the plugin
+// through LocalActivity (registered as activities.LocalPluginCallName),
+// with the call naming the activity, and errors map as for DynamicActivity.
+func TestLocalActivity(t *testing.T) {
+	dir := t.TempDir()
+	install(t, dir, "alpha")
+	h, _ := newHost(t, host.Options{Dir: dir, HeartbeatInterval: 20 * time.Millisecond})
+
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(h.LocalActivity, activity.RegisterOptions{Name: "amtsweg.local-plugin-call"})
+	val, err := env.ExecuteLocalActivity(h.LocalActivity, plugins.Call{Activity: "alpha.echo", Input: json.RawMessage(`{"value":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out echoOut
+	if err := val.Get(&out); err != nil || out.Value != "x" {
+		t.Fatalf("alpha.echo as a local activity = %+v, %v", out, err)
+	}
+	_, err = env.ExecuteLocalActivity(h.LocalActivity, plugins.Call{Activity: "alpha.fail", Input: json.RawMessage(`{"retryable":false,"message":"abgelehnt"}`)})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != host.ErrTypeFinal || !strings.Contains(appErr.Error(), "abgelehnt") {
+		t.Fatalf("final error as a local activity: %v", err)
+	}
+	_, err = env.ExecuteLocalActivity(h.LocalActivity, plugins.Call{Input: json.RawMessage(`{}`)})
+	if err == nil || !strings.Contains(err.Error(), "must name its activity") {
+		t.Fatalf("a call without activity: %v", err)
+	}
+}

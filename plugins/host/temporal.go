@@ -58,6 +58,25 @@ func (h *Host) DynamicActivity(ctx context.Context, args converter.EncodedValues
 	return out, nil
 }
 
+// LocalActivity executes a plugin activity run as a Temporal local
+// activity (a service step with local: true), registered as
+// activities.LocalPluginCallName: call.Activity names the plugin activity.
+func (h *Host) LocalActivity(ctx context.Context, call plugins.Call) (json.RawMessage, error) {
+	if call.Activity == "" {
+		return nil, temporal.NewNonRetryableApplicationError("a local plugin call must name its activity", ErrTypeFinal, nil)
+	}
+	info := activity.GetInfo(ctx)
+	call.Attempt = info.Attempt
+	if call.IdempotencyKey == "" {
+		call.IdempotencyKey = info.WorkflowExecution.ID + "/" + info.ActivityID
+	}
+	out, err := h.Execute(ctx, call)
+	if err != nil {
+		return nil, TemporalError(err)
+	}
+	return out, nil
+}
+
 // TemporalError maps an error of Execute to the error a Temporal activity
 // returns: a final *plugins.Error becomes a non-retryable application error
 // of type PluginFinalError, a retryable one an application error of type

@@ -17,6 +17,7 @@ import (
 
 	"github.com/amtsweg/amtsweg/activities"
 	"github.com/amtsweg/amtsweg/activities/retention"
+	"github.com/amtsweg/amtsweg/plugins"
 	"github.com/amtsweg/amtsweg/workflows"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
@@ -25,6 +26,13 @@ import (
 // plugin host implements it.
 type PluginDispatcher interface {
 	DynamicActivity(ctx context.Context, args converter.EncodedValues) (json.RawMessage, error)
+}
+
+// LocalPluginDispatcher executes plugin activities that service steps run
+// as local activities (local: true); the plugin host implements it. A
+// dispatcher without it leaves local steps to fail with "not registered".
+type LocalPluginDispatcher interface {
+	LocalActivity(ctx context.Context, call plugins.Call) (json.RawMessage, error)
 }
 
 // Options configures the worker.
@@ -52,6 +60,9 @@ func New(c client.Client, o Options) (worker.Worker, error) {
 	}
 	if o.Plugins != nil {
 		w.RegisterDynamicActivity(o.Plugins.DynamicActivity, activity.DynamicRegisterOptions{})
+		if l, ok := o.Plugins.(LocalPluginDispatcher); ok {
+			w.RegisterActivityWithOptions(l.LocalActivity, activity.RegisterOptions{Name: activities.LocalPluginCallName})
+		}
 	}
 	return w, nil
 }
@@ -62,8 +73,13 @@ type Registry interface {
 	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
 }
 
-// Register registers ProcedureWorkflow and Amtsweg's own activities.
+// Register registers ProcedureWorkflow and Amtsweg's own activities, and
+// makes a.Definitions the source the interpreter resolves definitions
+// from by content hash (workflows.AddDefinitionSource).
 func Register(r Registry, a *activities.Activities) {
+	if a.Definitions != nil {
+		workflows.AddDefinitionSource(a.Definitions)
+	}
 	r.RegisterWorkflowWithOptions(workflows.ProcedureWorkflow, workflow.RegisterOptions{Name: contract.WorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RetentionWorkflow, workflow.RegisterOptions{Name: workflows.RetentionWorkflowName})
 	r.RegisterActivityWithOptions(a.LoadDefinition, activity.RegisterOptions{Name: activities.LoadDefinitionName})

@@ -64,6 +64,12 @@ type Input struct {
 	// the start input, so replays see the limit the run had; tests use a
 	// small one.
 	HistoryLimit int `json:"historyLimit,omitempty"`
+	// DefinitionInHistory makes the run load its definition through a
+	// local activity that records the whole body in its history, as runs
+	// did before the worker resolved definitions by content hash. It is
+	// there to measure the difference (stack.Config.DefinitionsInHistory);
+	// a sub-procedure inherits it.
+	DefinitionInHistory bool `json:"definitionInHistory,omitempty"`
 }
 
 // Result is what a finished procedure returns.

@@ -21,18 +21,30 @@ type Variant struct {
 	// ClaimFirst makes the simulated clerks claim a task before they
 	// complete it: two Updates of the workflow instead of one.
 	ClaimFirst bool `json:"claimFirst"`
+	// DefinitionsInHistory and AllVisibilityIndexes switch engine levers
+	// of issue #20 off, OwnVisibilityFile one on that is not the default
+	// (stack.Config of the same meaning).
+	DefinitionsInHistory bool `json:"definitionsInHistory"`
+	OwnVisibilityFile    bool `json:"ownVisibilityFile"`
+	AllVisibilityIndexes bool `json:"allVisibilityIndexes"`
 }
 
 // Variants are the ablation's configurations, cumulative; the last is the
 // default configuration.
 var Variants = []Variant{
 	{Name: "before", Change: "one intake consumer; gzip on the Temporal connection; clerks claim, then complete",
-		IntakeConsumers: 1, TemporalCompression: "gzip", ClaimFirst: true},
+		IntakeConsumers: 1, TemporalCompression: "gzip", ClaimFirst: true, DefinitionsInHistory: true, AllVisibilityIndexes: true},
 	{Name: "+intake consumers", Change: "4 intake consumers (one per partition) start procedures concurrently",
-		IntakeConsumers: 4, TemporalCompression: "gzip", ClaimFirst: true},
+		IntakeConsumers: 4, TemporalCompression: "gzip", ClaimFirst: true, DefinitionsInHistory: true, AllVisibilityIndexes: true},
 	{Name: "+no gzip on loopback", Change: "no gRPC compression to a Temporal server on the same machine",
-		IntakeConsumers: 4, TemporalCompression: "none", ClaimFirst: true},
-	{Name: "+complete without claim (after)", Change: "clerks complete an open task straight away: one Update per decision instead of two",
+		IntakeConsumers: 4, TemporalCompression: "none", ClaimFirst: true, DefinitionsInHistory: true, AllVisibilityIndexes: true},
+	{Name: "+complete without claim", Change: "clerks complete an open task straight away: one Update per decision instead of two",
+		IntakeConsumers: 4, TemporalCompression: "none", DefinitionsInHistory: true, AllVisibilityIndexes: true},
+	{Name: "+definition by hash", Change: "the worker resolves the definition by content hash from its cache; histories no longer record the whole definition",
+		IntakeConsumers: 4, TemporalCompression: "none", AllVisibilityIndexes: true},
+	{Name: "+visibility in its own SQLite file", Change: "the embedded Temporal server keeps visibility in a database file of its own (its own write lock)",
+		IntakeConsumers: 4, TemporalCompression: "none", OwnVisibilityFile: true, AllVisibilityIndexes: true},
+	{Name: "+unused visibility indexes dropped, one file (after)", Change: "the ~50 visibility indexes of search attributes nothing queries are dropped; visibility stays in temporal.db (a file of its own did not win measurably)",
 		IntakeConsumers: 4, TemporalCompression: "none"},
 }
 
@@ -77,6 +89,8 @@ func phaseAblation(ctx context.Context, cfg *Config, parent string, rep *Report)
 		}
 		envs[i], err = startEnvWith(ctx, cfg, dir, func(c *stack.Config) {
 			c.IntakeConsumers, c.TemporalCompression = v.IntakeConsumers, v.TemporalCompression
+			c.DefinitionsInHistory = v.DefinitionsInHistory
+			c.TemporalOwnVisibilityFile, c.TemporalAllVisibilityIndexes = v.OwnVisibilityFile, v.AllVisibilityIndexes
 		})
 		if err != nil {
 			os.RemoveAll(dir)

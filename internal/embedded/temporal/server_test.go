@@ -15,6 +15,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -226,5 +227,54 @@ func TestStartRejectsBadOptions(t *testing.T) {
 	_, err := temporal.Start(context.Background(), temporal.Options{IP: "example.org"})
 	if err == nil || !strings.Contains(err.Error(), "not an IP address") {
 		t.Fatalf("got %v, want a 'not an IP address' error", err)
+	}
+}
+
+// TestVisibilityOfItsOwn: with OwnVisibilityFile a new data directory
+// keeps visibility in a file of its own; with the unused indexes dropped
+// lists still answer, also when filtered by an attribute whose index was
+// dropped (TaskQueue);
+// by default the workflow database holds it.
+func TestVisibilityOfItsOwn(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			dir := t.TempDir()
+			srv, err := temporal.Start(ctx, temporal.Options{DataDir: dir, OwnVisibilityFile: !shared})
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			defer srv.Stop()
+			_, err = os.Stat(filepath.Join(dir, temporal.VisibilityFileName))
+			if own := err == nil; own == shared {
+				t.Errorf("%s exists: %v, want %v", temporal.VisibilityFileName, own, !shared)
+			}
+			c, stopWorker := startWorker(t, srv.HostPort(), temporal.DefaultNamespace)
+			defer stopWorker()
+			const workflowID = "listed-1"
+			if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflowID, TaskQueue: taskQueue}, CounterWorkflow, 1); err != nil {
+				t.Fatalf("start workflow: %v", err)
+			}
+			for _, q := range []string{
+				"WorkflowType = 'CounterWorkflow' AND ExecutionStatus = 'Running'",
+				"TaskQueue = '" + taskQueue + "'",
+			} {
+				for {
+					resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q})
+					if err != nil {
+						t.Fatalf("list %q: %v", q, err)
+					}
+					if len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetExecution().GetWorkflowId() == workflowID {
+						break
+					}
+					select {
+					case <-ctx.Done():
+						t.Fatalf("list %q never showed %s: %v", q, workflowID, resp.GetExecutions())
+					case <-time.After(200 * time.Millisecond):
+					}
+				}
+			}
+		})
 	}
 }
