@@ -86,6 +86,12 @@ type Options struct {
 	// package sets (see DevDynamicConfig), keyed like the server's
 	// dynamic config file, e.g. "limit.maxIDLength".
 	DynamicConfig map[string]any
+	// Postgres, if set, keeps persistence and visibility on PostgreSQL
+	// (postgres.go) instead of SQLite in DataDir.
+	Postgres *PostgresOptions
+	// HistoryShards is the history shard count of a server on PostgreSQL
+	// (default DefaultHistoryShards); the SQLite server has one.
+	HistoryShards int
 }
 
 // Server is a running embedded Temporal server.
@@ -166,11 +172,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.hostPort = net.JoinHostPort(dialHost, strconv.Itoa(opts.Port))
 
-	sqlConf, err := prepareSQLite(opts)
+	var sqlConf, visConf *config.SQL
+	if opts.Postgres != nil {
+		sqlConf, visConf, err = preparePostgres(opts)
+	} else {
+		sqlConf, err = prepareSQLite(opts)
+	}
 	if err != nil {
 		return fail(err)
 	}
-	conf, err := buildConfig(opts, s.hostPort, sqlConf)
+	conf, err := buildConfig(opts, s.hostPort, sqlConf, visConf)
 	if err != nil {
 		return fail(err)
 	}
@@ -216,6 +227,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.UIPort != 0 {
 		s.startUI(opts)
 	}
+	if opts.Postgres != nil {
+		if err := s.registerNamespaces(ctx, opts.Retention); err != nil {
+			return abort(err)
+		}
+	}
 	if err := s.waitReady(ctx); err != nil {
 		return abort(err)
 	}
@@ -238,6 +254,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.HistoryShards == 0 {
+		o.HistoryShards = DefaultHistoryShards
 	}
 	if o.LogLevel == nil {
 		o.LogLevel = slog.LevelWarn
@@ -327,7 +346,9 @@ func forgetMembers(conf *config.SQL) error {
 	return nil
 }
 
-func buildConfig(opts Options, hostPort string, sqlConf *config.SQL) (*config.Config, error) {
+// buildConfig builds the server config; visConf nil keeps visibility in
+// the main store.
+func buildConfig(opts Options, hostPort string, sqlConf, visConf *config.SQL) (*config.Config, error) {
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = "127.0.0.1"
@@ -336,6 +357,11 @@ func buildConfig(opts Options, hostPort string, sqlConf *config.SQL) (*config.Co
 	conf.Persistence.VisibilityStore = storeName
 	conf.Persistence.NumHistoryShards = 1
 	conf.Persistence.DataStores = map[string]config.DataStore{storeName: {SQL: sqlConf}}
+	if visConf != nil {
+		conf.Persistence.VisibilityStore = postgresVisibilityStore
+		conf.Persistence.DataStores[postgresVisibilityStore] = config.DataStore{SQL: visConf}
+		conf.Persistence.NumHistoryShards = int32(opts.HistoryShards)
+	}
 
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
