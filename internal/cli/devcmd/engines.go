@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -27,7 +28,7 @@ const ReadyLine = "amtsweg-engine-ready "
 // services (frontend, history, matching, worker) with persistence and
 // visibility on PostgreSQL, as their own process.
 func newTemporalServerCmd() *cobra.Command {
-	var databaseURL, logFormat, ip string
+	var databaseURL, logFormat, ip, logLevel string
 	var port, shards int
 	cmd := &cobra.Command{
 		Use:   "temporal-server",
@@ -51,12 +52,17 @@ runs Temporal's own server or Helm chart (deploy/kubernetes/temporal-values.yaml
 			if err != nil {
 				return err
 			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("temporal-server: --log-level %q: want debug, info, warn or error", logLevel)
+			}
 			srv, err := temporal.Start(ctx, temporal.Options{
 				IP:            ip,
 				Port:          port,
 				Postgres:      &temporal.PostgresOptions{URL: databaseURL},
 				HistoryShards: shards,
 				Logger:        logger,
+				LogLevel:      level,
 			})
 			if err != nil {
 				return err
@@ -71,6 +77,7 @@ runs Temporal's own server or Helm chart (deploy/kubernetes/temporal-values.yaml
 	cli.RegisterLogFormat(f, &logFormat)
 	f.StringVar(&ip, "ip", "127.0.0.1", "IP address the frontend binds to")
 	f.IntVar(&port, "port", 7233, "frontend gRPC port")
+	f.StringVar(&logLevel, "log-level", "warn", "lowest level of the Temporal services' own logs: debug, info, warn, error")
 	f.IntVar(&shards, "shards", temporal.DefaultHistoryShards, "history shard count (fixed when the database is created)")
 	return cmd
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -180,6 +182,34 @@ func (s *Server) registerNamespaces(ctx context.Context, retention time.Duration
 		}
 	}
 	return nil
+}
+
+// membershipPorts returns n free loopback ports below 32768. Temporal's
+// PostgreSQL schema keeps the membership port in a smallint column
+// (cluster_membership.rpc_port): a port from the kernel's ephemeral range
+// (usually 32768 and up) fails every membership heartbeat, and the services
+// never find each other ("Not enough hosts to serve the request").
+func membershipPorts(n int) ([]int, error) {
+	var out []int
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	start := 20000 + mathrand.IntN(10000)
+	for p := start; p < 32768 && len(out) < n; p++ {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		held = append(held, l)
+		out = append(out, p)
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("temporal on postgres: found only %d free ports between %d and 32767 for the services' membership", len(out), start)
+	}
+	return out, nil
 }
 
 func redactURL(s string) string {

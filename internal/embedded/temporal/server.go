@@ -384,6 +384,9 @@ func buildConfig(opts Options, hostPort string, sqlConf, visConf *config.SQL) (*
 	// frontend, history, matching, worker: gRPC + membership port each,
 	// except the frontend's gRPC port which is given.
 	ports, err := freeport.GetN("127.0.0.1", 7)
+	if visConf != nil {
+		ports, err = membershipPorts(7)
+	}
 	if err != nil {
 		return nil, err
 	}
