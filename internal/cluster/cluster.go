@@ -425,6 +425,11 @@ func (c *Cluster) Close() error {
 		}
 		wg.Wait()
 	}
+	for _, ps := range c.procs {
+		for _, p := range ps {
+			p.closeLog()
+		}
+	}
 	if c.issuerSrv != nil {
 		_ = c.issuerSrv.Close()
 	}

@@ -283,3 +283,14 @@ func (p *Process) Running() bool {
 	defer p.mu.Unlock()
 	return p.cmd != nil && !p.exited()
 }
+
+// closeLog closes the process's log file; later output is kept in memory
+// only.
+func (p *Process) closeLog() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.log != nil {
+		_ = p.log.Close()
+		p.log = nil
+	}
+}
