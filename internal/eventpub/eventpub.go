@@ -43,6 +43,9 @@ func (p *Publisher) Publish(ctx context.Context, evs []*events.ProcedureEvent) e
 		if err != nil {
 			return err
 		}
+		// Keyed by the application's reference: all events of an
+		// application go to one partition and keep their order across
+		// replicas and rebalances (docs/cluster.md, "Partition key").
 		msgs = append(msgs, kafka.Message{Topic: eventsTopic, Key: []byte(e.Reference), Value: v})
 		if pub := events.PublicStatus(e); pub != nil {
 			id := e.Reference + "/" + strconv.FormatInt(e.Seq, 10)

@@ -124,5 +124,9 @@ func redact(s string) string {
 	return u.Redacted()
 }
 
-// Commands returns the dev build's extra commands: dev and bench.
-func Commands() []*cobra.Command { return []*cobra.Command{newDevCmd(), newBenchCmd()} }
+// Commands returns the dev build's extra commands: dev, bench, and the
+// one-box cluster with its engines (cluster, temporal-server,
+// kafka-cluster).
+func Commands() []*cobra.Command {
+	return []*cobra.Command{newDevCmd(), newBenchCmd(), newClusterCmd(), newTemporalServerCmd(), newKafkaClusterCmd()}
+}

@@ -98,6 +98,12 @@ type Options struct {
 	// schema. By default the indexes nothing here queries are dropped
 	// (see unusedVisibilityIndexes); in-memory servers keep them all.
 	AllVisibilityIndexes bool
+	// Postgres, if set, keeps persistence and visibility on PostgreSQL
+	// (postgres.go) instead of SQLite in DataDir.
+	Postgres *PostgresOptions
+	// HistoryShards is the history shard count of a server on PostgreSQL
+	// (default DefaultHistoryShards); the SQLite server has one.
+	HistoryShards int
 }
 
 // Server is a running embedded Temporal server.
@@ -179,19 +185,24 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	s.hostPort = net.JoinHostPort(dialHost, strconv.Itoa(opts.Port))
 
 	mainIsNew := false
-	if opts.DataDir != "" {
+	if opts.DataDir != "" && opts.Postgres == nil {
 		_, err := os.Stat(filepath.Join(opts.DataDir, DBFileName))
 		mainIsNew = errors.Is(err, os.ErrNotExist)
 	}
-	sqlConf, err := prepareSQLite(opts)
+	var sqlConf, visConf *config.SQL
+	if opts.Postgres != nil {
+		sqlConf, visConf, err = preparePostgres(opts)
+	} else {
+		sqlConf, err = prepareSQLite(opts)
+	}
 	if err != nil {
 		return fail(err)
 	}
-	conf, err := buildConfig(opts, s.hostPort, sqlConf)
+	conf, err := buildConfig(opts, s.hostPort, sqlConf, visConf)
 	if err != nil {
 		return fail(err)
 	}
-	if opts.DataDir != "" {
+	if opts.DataDir != "" && opts.Postgres == nil {
 		// Measured (issue #20): dropping the unused indexes makes one
 		// workflow's visibility writes about 3x cheaper
 		// (BenchmarkVisibilityWrites), so it is the default; a visibility
@@ -256,6 +267,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.UIPort != 0 {
 		s.startUI(opts)
 	}
+	if opts.Postgres != nil {
+		if err := s.registerNamespaces(ctx, opts.Retention); err != nil {
+			return abort(err)
+		}
+	}
 	if err := s.waitReady(ctx); err != nil {
 		return abort(err)
 	}
@@ -278,6 +294,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.HistoryShards == 0 {
+		o.HistoryShards = DefaultHistoryShards
 	}
 	if o.LogLevel == nil {
 		o.LogLevel = slog.LevelWarn
@@ -367,7 +386,9 @@ func forgetMembers(conf *config.SQL) error {
 	return nil
 }
 
-func buildConfig(opts Options, hostPort string, sqlConf *config.SQL) (*config.Config, error) {
+// buildConfig builds the server config; visConf nil keeps visibility in
+// the main store.
+func buildConfig(opts Options, hostPort string, sqlConf, visConf *config.SQL) (*config.Config, error) {
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = "127.0.0.1"
@@ -376,6 +397,11 @@ func buildConfig(opts Options, hostPort string, sqlConf *config.SQL) (*config.Co
 	conf.Persistence.VisibilityStore = storeName
 	conf.Persistence.NumHistoryShards = 1
 	conf.Persistence.DataStores = map[string]config.DataStore{storeName: {SQL: sqlConf}}
+	if visConf != nil {
+		conf.Persistence.VisibilityStore = postgresVisibilityStore
+		conf.Persistence.DataStores[postgresVisibilityStore] = config.DataStore{SQL: visConf}
+		conf.Persistence.NumHistoryShards = int32(opts.HistoryShards)
+	}
 
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
@@ -398,6 +424,9 @@ func buildConfig(opts Options, hostPort string, sqlConf *config.SQL) (*config.Co
 	// frontend, history, matching, worker: gRPC + membership port each,
 	// except the frontend's gRPC port which is given.
 	ports, err := freeport.GetN("127.0.0.1", 7)
+	if visConf != nil {
+		ports, err = membershipPorts(7)
+	}
 	if err != nil {
 		return nil, err
 	}
