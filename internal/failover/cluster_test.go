@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -32,6 +31,7 @@ import (
 	"github.com/amtsweg/amtsweg/internal/registry"
 	"github.com/amtsweg/amtsweg/plugins/notify"
 	"github.com/amtsweg/amtsweg/store"
+	"github.com/amtsweg/amtsweg/store/storetest"
 	"github.com/amtsweg/amtsweg/workers/intake"
 	"github.com/amtsweg/amtsweg/workflows/contract"
 )
@@ -353,16 +353,7 @@ func (c *cluster) submit(subs []intake.Submission, batch int) []string {
 // query returns the single number a query yields.
 func (c *cluster) count(sql string, args ...any) int {
 	c.t.Helper()
-	conn, err := pgx.Connect(context.Background(), c.dbURL)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		c.t.Fatalf("%s: %v", sql, err)
-	}
-	return n
+	return storetest.QueryInt(c.t, c.dbURL, sql, args...)
 }
 
 // completed is the number of the test procedure's applications the

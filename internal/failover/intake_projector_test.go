@@ -2,18 +2,16 @@ package failover
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/amtsweg/amtsweg/events"
 	"github.com/amtsweg/amtsweg/internal/kafkabus"
 	"github.com/amtsweg/amtsweg/internal/stack"
+	"github.com/amtsweg/amtsweg/store/storetest"
 	"github.com/amtsweg/amtsweg/workers/intake"
 	"github.com/amtsweg/amtsweg/workers/projector"
 )
@@ -126,23 +124,9 @@ func (c *cluster) topicMessages(topic string) int {
 // columns, sorted.
 func (c *cluster) snapshot() map[string][]string {
 	c.t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, c.dbURL)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	out := map[string][]string{}
 	for _, table := range readModels {
-		q := fmt.Sprintf(`SELECT (to_jsonb(t) - $1::text[])::text AS r FROM %s t ORDER BY r`, pgx.Identifier{table}.Sanitize())
-		rows, err := conn.Query(ctx, q, volatileColumns)
-		if err != nil {
-			c.t.Fatalf("read %s: %v", table, err)
-		}
-		out[table], err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			c.t.Fatalf("read %s: %v", table, err)
-		}
+		out[table] = storetest.TableRows(c.t, c.dbURL, table, volatileColumns...)
 	}
 	return out
 }

@@ -116,3 +116,21 @@ func queryColumn[T any](tb testing.TB, url, sql string, args ...any) []T {
 	}
 	return out
 }
+
+// QueryInt runs a query of one integer (a count, say) on the database at
+// url and returns it.
+func QueryInt(tb testing.TB, url, sql string, args ...any) int {
+	tb.Helper()
+	var n int
+	queryRow(tb, url, sql, &n, args...)
+	return n
+}
+
+// TableRows returns the rows of table in the database at url, each as the
+// text of its JSON object without the columns named in drop, sorted: rows
+// to compare one by one, so that a difference names the row.
+func TableRows(tb testing.TB, url, table string, drop ...string) []string {
+	tb.Helper()
+	return queryColumn[string](tb, url,
+		`SELECT (to_jsonb(t) - $1::text[])::text AS r FROM `+pgx.Identifier{table}.Sanitize()+` t ORDER BY r`, drop)
+}

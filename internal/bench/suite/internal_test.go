@@ -97,8 +97,11 @@ func TestVariants(t *testing.T) {
 		t.Errorf("the last variant %+v is not the default configuration", last)
 	}
 	first := Variants[0]
-	if first.IntakeConsumers != 1 || first.TemporalCompression != "gzip" || !first.ClaimFirst {
-		t.Errorf("the first variant %+v is not the configuration before the optimisations", first)
+	if !first.DefinitionsInHistory || !first.AllVisibilityIndexes || first.OwnVisibilityFile {
+		t.Errorf("the first variant %+v is not the configuration before issue #20's engine levers", first)
+	}
+	if last.DefinitionsInHistory || last.AllVisibilityIndexes || last.OwnVisibilityFile {
+		t.Errorf("the last variant %+v does not have the engine levers the stack runs by default", last)
 	}
 }
 
