@@ -296,10 +296,22 @@ func (c *Cluster) StartProcess(ctx context.Context, role string) (*Process, erro
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 	}
+	// Workers and APIs share one data directory, as their pods share the
+	// ReadWriteMany volume amtsweg-data in deploy/kubernetes: the e-file
+	// store and the notify ledger must be one for all replicas, or a call
+	// retried on another worker after a crash would act twice (the ledger's
+	// file lock works across processes on one directory).
+	dataDir := dir
+	if role == RoleWorker || role == RoleAPI {
+		dataDir = filepath.Join(c.opts.DataDir, "shared")
+		if err := os.MkdirAll(filepath.Join(dataDir, "plugins"), 0o755); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
 	ops := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	env := append(c.baseEnv(),
 		"AMTSWEG_METRICS_LISTEN="+ops,
-		"AMTSWEG_DATA_DIR="+dir,
+		"AMTSWEG_DATA_DIR="+dataDir,
 		"AMTSWEG_PLUGINS="+filepath.Join(dir, "plugins"),
 	)
 	p := newProcess(c, role, idx, []string{role}, append(os.Environ(), env...), "http://"+ops)
