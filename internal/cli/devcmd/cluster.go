@@ -75,7 +75,7 @@ order. Logs: <data-dir>/logs/. See docs/cluster.md.`,
 	cli.RegisterSetting(f, &o.DataDir, "data-dir")
 	cli.RegisterSetting(f, &o.DatabaseURL, "database-url")
 	cli.RegisterLogFormat(f, &logFormat)
-	f.IntVar(&o.Brokers, "brokers", 3, "Kafka brokers")
+	f.IntVar(&o.Brokers, "kafka-broker-count", 3, "Kafka brokers of the kafka-cluster process")
 	f.IntVar(&o.Partitions, "partitions", 12, "partitions of each Amtsweg topic")
 	f.IntVar(&o.TemporalShards, "temporal-shards", 4, "Temporal history shards (fixed when Temporal's database is created)")
 	f.IntVar(&o.Workers, "workers", 2, "worker processes")
