@@ -106,6 +106,7 @@ func TestWriterAfterBrokerRestart(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	shuffleUntilLeads(t, c, 1) // so that the writer connects to broker 1
 	write("before")
 	// Stop and start before the writer's next metadata refresh (kafka-go
 	// refreshes at random within MetadataTTL, 6s by default): the writer
@@ -116,8 +117,34 @@ func TestWriterAfterBrokerRestart(t *testing.T) {
 	if err := c.StartBroker(1); err != nil {
 		t.Fatal(err)
 	}
-	c.ShuffleLeaders()
+	shuffleUntilLeads(t, c, 1)
 	write("restarted")
-	c.ShuffleLeaders()
+	shuffleUntilLeads(t, c, 1)
 	write("shuffled")
+}
+
+// shuffleUntilLeads moves partition leaders until node leads a
+// partition of topic, asking broker 0 over a connection of its own (the
+// writer's transport would answer from its metadata cache).
+func shuffleUntilLeads(t *testing.T, c *kafka.Cluster, node int) {
+	t.Helper()
+	conn, err := kafkago.Dial("tcp", c.Brokers()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for range 50 {
+		c.ShuffleLeaders()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		parts, err := conn.ReadPartitions(topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range parts {
+			if p.Leader.ID == node {
+				return
+			}
+		}
+	}
+	t.Fatalf("broker %d led no partition of %s after 50 leader shuffles", node, topic)
 }
