@@ -61,6 +61,9 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 		kfake.GroupMinSessionTimeout(groupMinSessionTimeout),
 		kfake.GroupMaxSessionTimeout(groupMaxSessionTimeout),
 		kfake.WithLogger(slogLogger{log: opts.Logger.With("component", "kafka")}),
+		// A stopped broker closes its open connections, as a real one
+		// does (connlistener.go).
+		kfake.ListenFn(listenClosingConns),
 	}
 	if opts.DataDir != "" {
 		dir, err := filepath.Abs(opts.DataDir)
@@ -99,9 +102,9 @@ func (c *Cluster) Brokers() []string {
 }
 
 // StopBroker takes broker id out of the cluster: it stops accepting
-// connections and every partition gets a new leader among the remaining
-// brokers. Connections already open to it keep being answered (a kfake
-// limit), but the metadata clients refresh no longer names it.
+// connections, closes those open to it (as a real broker that stops does;
+// kfake alone would keep answering them) and every partition gets a new
+// leader among the remaining brokers.
 func (c *Cluster) StopBroker(id int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
