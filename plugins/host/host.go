@@ -516,6 +516,13 @@ func (h *Host) Execute(ctx context.Context, call plugins.Call) (json.RawMessage,
 			return nil, fmt.Errorf("activity %s: %w", call.Activity, ctx.Err())
 		}
 		if deadlinePassed(ctx, err) {
+			// The deadline is behind us but ctx's timer has not fired yet.
+			// Wait for it: a Temporal activity that returns while its
+			// context is still live reports a retryable failure ("context
+			// deadline exceeded") instead of letting the attempt time out,
+			// and the step's timeline would not say it timed out.
+			// (Bounded, for a context whose timer never fires.)
+			awaitDone(ctx, time.Second)
 			return nil, fmt.Errorf("activity %s: %w", call.Activity, context.DeadlineExceeded)
 		}
 		if status.Code(err) == codes.ResourceExhausted {
@@ -544,6 +551,18 @@ func (h *Host) Execute(ctx context.Context, call plugins.Call) (json.RawMessage,
 func deadlinePassed(ctx context.Context, err error) bool {
 	d, ok := ctx.Deadline()
 	return ok && status.Code(err) == codes.DeadlineExceeded && !time.Now().Before(d)
+}
+
+// awaitDone waits until ctx is done, at most until margin after its
+// deadline.
+func awaitDone(ctx context.Context, margin time.Duration) {
+	d, _ := ctx.Deadline()
+	t := time.NewTimer(time.Until(d) + margin)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // ensureRunning returns p's client, restarting its process if it died.

@@ -61,3 +61,41 @@ func TestTimeoutBeforeContextTimerIsNotABrokenPlugin(t *testing.T) {
 		t.Fatalf("DeadlineExceeded before the call's deadline: got %v, want a retryable plugin error", err)
 	}
 }
+
+// doneLagContext is a timerLagContext whose Done closes a moment later,
+// as a real context's timer fires just after gRPC saw the deadline.
+type doneLagContext struct {
+	timerLagContext
+	done chan struct{}
+}
+
+func (c doneLagContext) Done() <-chan struct{} { return c.done }
+
+func (c doneLagContext) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// TestTimeoutWaitsForTheContext: a call ended by its deadline returns only
+// once the caller's context is done. A Temporal activity that returned
+// while its context was still live would report a retryable failure
+// instead of letting the attempt time out.
+func TestTimeoutWaitsForTheContext(t *testing.T) {
+	h, _ := newHost(t, host.Options{Builtins: []plugins.InProcess{expiredPlugin{}}})
+	ctx := doneLagContext{
+		timerLagContext: timerLagContext{Context: context.Background(), deadline: time.Now().Add(-time.Millisecond)},
+		done:            make(chan struct{}),
+	}
+	time.AfterFunc(50*time.Millisecond, func() { close(ctx.done) })
+	_, err := h.Execute(ctx, call("late.call", map[string]any{}))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want an error wrapping context.DeadlineExceeded", err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("Execute returned the timeout while the caller's context was still live")
+	}
+}
