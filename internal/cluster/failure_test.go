@@ -43,8 +43,7 @@ func TestClusterStartsEveryPart(t *testing.T) {
 			}
 		}
 	}
-	var temporalDBs int
-	temporalDBs = queryInt(t, c, `SELECT count(*) FROM pg_database WHERE datname IN ('temporal', 'temporal_visibility')`)
+	temporalDBs := queryInt(t, c, `SELECT count(*) FROM pg_database WHERE datname IN ('temporal', 'temporal_visibility')`)
 	if temporalDBs != 2 {
 		t.Errorf("%d of Temporal's databases on the cluster's PostgreSQL, want 2 (temporal, temporal_visibility)", temporalDBs)
 	}
